@@ -1,0 +1,1 @@
+"""Local development tools: the companion CLI, the local gateway and local services."""

@@ -1,0 +1,1 @@
+"""Pure course rules: no I/O, no AWS, no HTTP."""

@@ -1,0 +1,1 @@
+"""Data access: written-out, parameterised SQL, one module per aggregate."""

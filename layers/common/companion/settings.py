@@ -1,0 +1,79 @@
+"""The one settings object, read from the environment on first use (never at import).
+
+Variable names are part of the contract (DESIGN.md, "Configuration"). In AWS a secret can
+instead be named by `<NAME>_SSM_PARAMETER` (an SSM SecureString, fetched once through
+Powertools Parameters and cached), so no secret needs to sit in the Lambda configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Secrets that may come from SSM instead of the environment.
+_SSM_BACKED = ("DATABASE_URL", "JWT_SECRET", "UPSTASH_REDIS_REST_TOKEN")
+
+MIN_JWT_SECRET_BYTES = 32
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore")
+
+    database_url: str | None = None
+    database_direct_url: str | None = None
+    db_connect_timeout_seconds: int = 5
+    db_statement_timeout_ms: int = 10_000
+
+    upstash_redis_rest_url: str | None = None
+    upstash_redis_rest_token: str | None = None
+    cache_timeout_seconds: float = 0.4
+    cache_cooldown_seconds: float = 30.0
+
+    content_bucket: str | None = None
+    content_endpoint_url: str | None = None
+    content_region: str = "auto"
+    # Local content store (a folder laid out like the bucket) when no bucket is set.
+    content_dir: str = ".companion/bucket"
+
+    jwt_secret: str | None = None
+    jwt_issuer: str = "course-companion"
+    jwt_audience: str = "course-companion-api"
+    access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    bcrypt_rounds: int = Field(default=12, ge=4, le=16)
+
+    login_max_failures: int = 5
+    login_window_seconds: int = 15 * 60
+
+    port: int = 3000
+
+    @property
+    def migration_url(self) -> str | None:
+        return self.database_direct_url or self.database_url
+
+    @property
+    def cache_enabled(self) -> bool:
+        return bool(self.upstash_redis_rest_url and self.upstash_redis_rest_token)
+
+
+def _resolve_ssm_secrets() -> dict[str, str]:
+    resolved = {}
+    for name in _SSM_BACKED:
+        parameter = os.environ.get(f"{name}_SSM_PARAMETER")
+        if parameter and not os.environ.get(name):
+            from aws_lambda_powertools.utilities import parameters
+
+            resolved[name.lower()] = parameters.get_parameter(parameter, decrypt=True, max_age=300)
+    return resolved
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings(**_resolve_ssm_secrets())
+
+
+def reset_settings() -> None:
+    """Forget the cached settings (tests and the CLI change the environment)."""
+    get_settings.cache_clear()
