@@ -1,0 +1,125 @@
+"""ContentFunction: chapters, sections, navigation, search and health."""
+
+from typing import Annotated
+
+from fastapi import Query
+from fastapi.responses import JSONResponse
+
+from companion import cache, catalogue, db
+from companion.content_store import content_store
+from companion.deps import Student
+from companion.errors import NotFound, PremiumRequired
+from companion.repositories import progress, streaks
+from companion.web import create_app, lambda_handler
+
+app = create_app(
+    "Course Companion - content",
+    "Read the Generative AI course verbatim, move between chapters and search it.",
+)
+
+
+def _open_chapter(chapter_id: str, student):
+    """The chapter the student asked for, after the access rule; records the visit."""
+    course = catalogue.course()
+    chapter = course.chapter(chapter_id)
+    if chapter is None:
+        raise NotFound(f"There is no chapter '{chapter_id}'. GET /v1/chapters lists them.")
+    if not student.may_open(chapter.access_tier):
+        raise PremiumRequired(f"Chapter {chapter.chapter_number} is part of the premium plan.")
+    return course, chapter
+
+
+def _record_visit(student_id: str, chapter_id: str) -> None:
+    def visit(conn):
+        progress.touch_chapter(conn, student_id, chapter_id)
+        streaks.record_activity(conn, student_id)
+
+    db.run(visit, transaction=True)
+
+
+@app.get("/v1/chapters", summary="List the six chapters, in order, with what is locked.")
+def list_chapters(student: Student):
+    course = catalogue.course()
+    chapters = [
+        course.summary(chapter, locked=not student.may_open(chapter.access_tier))
+        for chapter in course.chapters
+    ]
+    return {"chapters": chapters, "total": len(chapters)}
+
+
+@app.get("/v1/chapters/{chapter_id}", summary="A whole chapter, exactly as written.")
+def get_chapter(chapter_id: str, student: Student):
+    course, chapter = _open_chapter(chapter_id, student)
+    _record_visit(student.id, chapter.chapter_id)
+    previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
+    return {
+        **course.raw_chapters[chapter_id],
+        "navigation": {
+            "previous_chapter_id": previous.chapter_id if previous else None,
+            "next_chapter_id": following.chapter_id if following else None,
+        },
+    }
+
+
+@app.get(
+    "/v1/chapters/{chapter_id}/sections/{section_id}",
+    summary="One section of a chapter, exactly as written.",
+)
+def get_section(chapter_id: str, section_id: str, student: Student):
+    _course, chapter = _open_chapter(chapter_id, student)
+    section = chapter.section(section_id)
+    if section is None:
+        raise NotFound(f"Chapter '{chapter_id}' has no section '{section_id}'.")
+    _record_visit(student.id, chapter.chapter_id)
+    return {"chapter_id": chapter.chapter_id, **section.model_dump()}
+
+
+def _neighbour_summary(chapter_id: str, step: int, student):
+    course = catalogue.course()
+    if course.chapter(chapter_id) is None:
+        raise NotFound(f"There is no chapter '{chapter_id}'. GET /v1/chapters lists them.")
+    neighbour = course.neighbour(chapter_id, step)
+    if neighbour is None:
+        where = "last" if step > 0 else "first"
+        raise NotFound(f"'{chapter_id}' is the {where} chapter of the course.")
+    return course.summary(neighbour, locked=not student.may_open(neighbour.access_tier))
+
+
+@app.get("/v1/chapters/{chapter_id}/next", summary="The chapter after this one.")
+def get_next_chapter(chapter_id: str, student: Student):
+    return _neighbour_summary(chapter_id, 1, student)
+
+
+@app.get("/v1/chapters/{chapter_id}/previous", summary="The chapter before this one.")
+def get_previous_chapter(chapter_id: str, student: Student):
+    return _neighbour_summary(chapter_id, -1, student)
+
+
+@app.get("/v1/search", summary="The course sections that best answer a question.")
+def search_course(
+    student: Student,
+    q: Annotated[str, Query(min_length=1, max_length=200, description="What to look for.")],
+    limit: Annotated[int, Query(ge=1, le=20, description="How many sections at most.")] = 5,
+):
+    course = catalogue.course()
+    results = course.search_index.search(
+        q, limit, can_open=lambda chapter: student.may_open(chapter.access_tier)
+    )
+    return {"query": q, "results": results}
+
+
+@app.get("/health", summary="Whether the database, cache and content store answer.")
+def health():
+    report = {
+        "status": "ok",
+        "database": "ok" if db.ping() else "down",
+        "cache": cache.status(),
+        "content": "ok" if content_store().ping() else "down",
+    }
+    if report["database"] != "ok" or report["content"] != "ok":
+        report["status"] = "unavailable"
+        return JSONResponse(report, status_code=503)
+    return report
+
+
+handler = lambda_handler(app)

@@ -1,0 +1,58 @@
+"""FastAPI dependencies shared by every function: who is calling, and what they may open."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from companion import db
+from companion.domain.access import can_open, effective_tier
+from companion.errors import Unauthorized
+from companion.formats import iso as iso  # re-exported for the functions
+from companion.repositories import students
+from companion.security import student_id_from_token
+
+bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
+
+
+@dataclass(frozen=True)
+class CurrentStudent:
+    id: str
+    profile: dict[str, Any]
+    effective_tier: str
+
+    @property
+    def timezone(self) -> str:
+        return self.profile["timezone"] or "UTC"
+
+    def may_open(self, access_tier: str) -> bool:
+        return can_open(access_tier, self.effective_tier)
+
+
+def current_student(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> CurrentStudent:
+    """The caller, from a valid token whose student still exists (read fresh: a premium
+    plan that expired, or a deleted account, takes effect at once)."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthorized("Please log in: this request needs an access token.")
+    subject = student_id_from_token(credentials.credentials)
+    try:
+        student_id = str(uuid.UUID(subject))
+    except ValueError as exc:
+        raise Unauthorized("The access token is not valid. Please log in again.") from exc
+    profile = db.run(lambda conn: students.get(conn, student_id))
+    if profile is None:
+        raise Unauthorized("This account no longer exists. Please register again.")
+    tier = effective_tier(
+        profile["subscription_tier"], profile["subscription_expires_at"], datetime.now(UTC)
+    )
+    return CurrentStudent(id=student_id, profile=profile, effective_tier=tier)
+
+
+Student = Annotated[CurrentStudent, Depends(current_student)]

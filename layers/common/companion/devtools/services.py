@@ -1,0 +1,181 @@
+"""Local stand-ins for the production services, started on demand by `companion dev` and
+the tests: an embedded Postgres, PgBouncer in transaction mode, an S3 endpoint (moto)."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(host: str, port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"nothing answers on {host}:{port}") from None
+            time.sleep(0.05)
+
+
+def postgres_answers(url: str) -> bool:
+    import psycopg
+
+    try:
+        with psycopg.connect(url, connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def with_database(url: str, database: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+def embedded_postgres(data_dir: Path) -> str:
+    """Start (or reuse) a Postgres 16 of our own under `data_dir`; returns its URL."""
+    import pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    return server.get_uri()
+
+
+def recreate_database(admin_url: str, name: str) -> str:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return with_database(admin_url, name)
+
+
+@dataclass
+class PgBouncer:
+    url: str
+    process: subprocess.Popen
+    workdir: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+    def restart(self) -> None:
+        """Stop and start again on the same port (drops every server connection)."""
+        self.stop()
+        self.process = _spawn_pgbouncer(self.workdir)
+        parts = urlsplit(self.url)
+        wait_for_port(parts.hostname, parts.port)
+
+
+def pgbouncer_available() -> bool:
+    return shutil.which("pgbouncer") is not None
+
+
+def _spawn_pgbouncer(workdir: Path) -> subprocess.Popen:
+    command = [shutil.which("pgbouncer")]
+    if os.geteuid() == 0:  # PgBouncer refuses to run as root
+        command += ["-u", _unprivileged_user()]
+    command.append(str(workdir / "pgbouncer.ini"))
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _unprivileged_user() -> str:
+    for name in ("postgres", "pgserver", "nobody"):
+        try:
+            pwd.getpwnam(name)
+            return name
+        except KeyError:
+            continue
+    raise RuntimeError("no unprivileged user to run pgbouncer as")
+
+
+def start_pgbouncer(upstream_url: str, workdir: Path, pool_size: int = 10) -> PgBouncer:
+    """PgBouncer in transaction mode in front of `upstream_url`; returns the pooled URL."""
+    parts = urlsplit(upstream_url)
+    query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
+    host = query.get("host") or parts.hostname or "127.0.0.1"
+    database = parts.path.lstrip("/") or "postgres"
+    user = parts.username or "postgres"
+    port = free_port()
+    workdir.mkdir(parents=True, exist_ok=True)
+    upstream = f"host={host} port={parts.port or 5432} dbname={database} user={user}"
+    if parts.password:
+        upstream += f" password={parts.password}"
+    (workdir / "pgbouncer.ini").write_text(
+        f"""[databases]
+* = {upstream}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = any
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 1000
+ignore_startup_parameters = extra_float_digits,options,application_name
+query_timeout = 30
+server_reset_query =
+logfile = {workdir / "pgbouncer.log"}
+pidfile = {workdir / "pgbouncer.pid"}
+"""
+    )
+    if os.geteuid() == 0:
+        os.chmod(workdir, 0o777)  # noqa: S103 - the unprivileged pgbouncer writes its log here
+        for name in ("pgbouncer.log", "pgbouncer.pid"):
+            (workdir / name).unlink(missing_ok=True)
+    process = _spawn_pgbouncer(workdir)
+    wait_for_port("127.0.0.1", port)
+    pooled = urlunsplit(("postgresql", f"{user}@127.0.0.1:{port}", f"/{database}", "", ""))
+    return PgBouncer(url=pooled, process=process, workdir=workdir)
+
+
+@dataclass
+class S3Endpoint:
+    url: str
+    server: object
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
+def start_s3(bucket: str) -> S3Endpoint:
+    """moto's S3 server on a free port, with `bucket` created."""
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "local")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "local")
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    url = f"http://127.0.0.1:{port}"
+    import boto3
+
+    boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="local",  # noqa: S106 - moto
+    ).create_bucket(Bucket=bucket)
+    return S3Endpoint(url=url, server=server)

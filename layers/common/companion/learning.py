@@ -1,0 +1,99 @@
+"""The learning loop's writes: a quiz submission, graded and stored in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from companion import db
+from companion.domain.content_models import Chapter, Quiz
+from companion.domain.grading import InvalidAnswers, grade_quiz, review_sections_of
+from companion.domain.streaks import streak_view
+from companion.errors import IdempotencyKeyReused, InvalidInput
+from companion.formats import number
+from companion.repositories import attempts, progress, streaks
+
+
+def request_fingerprint(quiz_id: str, answers: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {"quiz_id": quiz_id, "answers": answers}, sort_keys=True, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def submit_quiz_attempt(
+    student_id: str,
+    quiz: Quiz,
+    chapter: Chapter,
+    answers: dict[str, Any],
+    idempotency_key: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """Grade and store one submission; returns (the result, whether it was a replay).
+
+    One transaction: the attempt row first (so a concurrent retry with the same key waits
+    here and then replays), then the chapter's best score and completion, then the streak
+    and last_active_at.
+    """
+    try:
+        grade = grade_quiz(quiz, chapter, answers)
+    except InvalidAnswers as exc:
+        raise InvalidInput(exc.detail) from exc
+    fingerprint = request_fingerprint(quiz.quiz_id, grade.answers)
+
+    def store(conn):
+        row = attempts.insert(
+            conn,
+            student_id=student_id,
+            quiz_id=quiz.quiz_id,
+            chapter_id=chapter.chapter_id,
+            answers=grade.answers,
+            score=grade.score,
+            passed=grade.passed,
+            grading_details=grade.grading_details,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+        )
+        if row is None:
+            original = attempts.by_idempotency_key(conn, student_id, idempotency_key)
+            if original["request_fingerprint"] != fingerprint:
+                raise IdempotencyKeyReused(
+                    "This idempotency_key was already used for a different submission. "
+                    "Use a fresh key for new answers."
+                )
+            chapter_progress = progress.for_student(conn, student_id).get(chapter.chapter_id)
+            return original, chapter_progress, streaks.get(conn, student_id), True
+        chapter_progress = progress.record_quiz_score(
+            conn, student_id, chapter.chapter_id, grade.score, quiz.passing_score
+        )
+        streak_row = streaks.record_activity(conn, student_id)
+        return row, chapter_progress, streak_row, False
+
+    row, chapter_progress, streak_row, replayed = db.run(store, transaction=True)
+    return attempt_result(row, quiz, chapter, chapter_progress, streak_row), replayed
+
+
+def attempt_result(row, quiz: Quiz, chapter: Chapter, chapter_progress, streak_row) -> dict:
+    details = row["grading_details_json"] or {}
+    view = streak_view(
+        streaks.state_of(streak_row), datetime.now(UTC), (streak_row or {}).get("timezone", "UTC")
+    )
+    return {
+        "attempt_id": str(row["id"]),
+        "quiz_id": quiz.quiz_id,
+        "chapter_id": chapter.chapter_id,
+        "score": number(row["score"]),
+        "passed": row["passed"],
+        "passing_score": quiz.passing_score,
+        "grading_details": details,
+        "review_sections": review_sections_of(details, chapter),
+        "best_score": number(chapter_progress["quiz_score"]) if chapter_progress else None,
+        "chapter_status": chapter_progress["completion_status"] if chapter_progress else None,
+        "streak": {
+            "current_streak": view["current_streak"],
+            "longest_streak": view["longest_streak"],
+            "milestone_message": view["milestone_message"],
+        },
+        "submitted_at": attempts.summary(row)["submitted_at"],
+    }

@@ -1,0 +1,123 @@
+"""The quiz_attempts table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from psycopg.types.json import Jsonb
+
+from companion.formats import iso, number
+
+DETAIL_COLUMNS = """
+    id, quiz_id, chapter_id, answers_json, score, passed, grading_details_json, submitted_at,
+    request_fingerprint
+"""
+
+
+def summary(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "attempt_id": str(row["id"]),
+        "score": number(row["score"]),
+        "passed": row["passed"],
+        "submitted_at": iso(row["submitted_at"]),
+    }
+
+
+def detail(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **summary(row),
+        "quiz_id": row["quiz_id"],
+        "chapter_id": row["chapter_id"],
+        "answers": row["answers_json"],
+        "grading_details": row["grading_details_json"] or {},
+    }
+
+
+def insert(
+    conn,
+    *,
+    student_id: str,
+    quiz_id: str,
+    chapter_id: str,
+    answers: dict,
+    score: float,
+    passed: bool,
+    grading_details: dict,
+    idempotency_key: str | None,
+    fingerprint: str,
+) -> dict[str, Any] | None:
+    """The new attempt, or None when this student already used the idempotency key.
+
+    A concurrent insert with the same key waits on the unique index until the first
+    transaction ends, so exactly one row is ever stored for a key.
+    """
+    return conn.execute(
+        f"""
+        INSERT INTO quiz_attempts
+               (student_id, quiz_id, chapter_id, answers_json, score, passed,
+                grading_details_json, idempotency_key, request_fingerprint)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (student_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+        DO NOTHING
+        RETURNING {DETAIL_COLUMNS}
+        """,
+        (
+            student_id,
+            quiz_id,
+            chapter_id,
+            Jsonb(answers),
+            score,
+            passed,
+            Jsonb(grading_details),
+            idempotency_key,
+            fingerprint,
+        ),
+    ).fetchone()
+
+
+def by_idempotency_key(conn, student_id: str, key: str) -> dict[str, Any] | None:
+    return conn.execute(
+        f"SELECT {DETAIL_COLUMNS} FROM quiz_attempts"
+        " WHERE student_id = %s AND idempotency_key = %s",
+        (student_id, key),
+    ).fetchone()
+
+
+def for_quiz(conn, student_id: str, quiz_id: str) -> list[dict[str, Any]]:
+    return conn.execute(
+        "SELECT id, score, passed, submitted_at FROM quiz_attempts"
+        " WHERE student_id = %s AND quiz_id = %s ORDER BY submitted_at DESC, id",
+        (student_id, quiz_id),
+    ).fetchall()
+
+
+def get(conn, student_id: str, quiz_id: str, attempt_id: str) -> dict[str, Any] | None:
+    return conn.execute(
+        f"SELECT {DETAIL_COLUMNS} FROM quiz_attempts"
+        " WHERE id = %s AND student_id = %s AND quiz_id = %s",
+        (attempt_id, student_id, quiz_id),
+    ).fetchone()
+
+
+def latest_per_chapter(conn, student_id: str) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(
+        """
+        SELECT DISTINCT ON (chapter_id) chapter_id, passed, grading_details_json
+          FROM quiz_attempts
+         WHERE student_id = %s
+         ORDER BY chapter_id, submitted_at DESC, id DESC
+        """,
+        (student_id,),
+    ).fetchall()
+    return {row["chapter_id"]: row for row in rows}
+
+
+def looks_like_id(value: str) -> bool:
+    """Whether `value` can be an attempt id at all (a UUID), before asking the database."""
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True

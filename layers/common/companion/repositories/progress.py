@@ -1,0 +1,82 @@
+"""The chapter_progress table. Every write is one statement, settled by ON CONFLICT."""
+
+from __future__ import annotations
+
+from typing import Any
+
+COLUMNS = """
+    chapter_id, completion_status, quiz_score, time_spent_minutes, last_accessed_at, completed_at
+"""
+
+# A chapter that is opened, read or quizzed becomes in_progress, never downgrading completed.
+_STARTED = """
+    CASE WHEN chapter_progress.completion_status = 'completed' THEN 'completed'
+         ELSE 'in_progress' END
+"""
+
+
+def touch_chapter(conn, student_id: str, chapter_id: str) -> dict[str, Any]:
+    return conn.execute(
+        f"""
+        INSERT INTO chapter_progress (student_id, chapter_id, completion_status, last_accessed_at)
+        VALUES (%s, %s, 'in_progress', now())
+        ON CONFLICT (student_id, chapter_id) DO UPDATE
+           SET completion_status = {_STARTED}, last_accessed_at = now()
+        RETURNING {COLUMNS}
+        """,
+        (student_id, chapter_id),
+    ).fetchone()
+
+
+def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> dict[str, Any]:
+    return conn.execute(
+        f"""
+        INSERT INTO chapter_progress
+               (student_id, chapter_id, completion_status, time_spent_minutes, last_accessed_at)
+        VALUES (%s, %s, 'in_progress', %s, now())
+        ON CONFLICT (student_id, chapter_id) DO UPDATE
+           SET completion_status = {_STARTED},
+               time_spent_minutes =
+                   chapter_progress.time_spent_minutes + EXCLUDED.time_spent_minutes,
+               last_accessed_at = now()
+        RETURNING {COLUMNS}
+        """,
+        (student_id, chapter_id, minutes),
+    ).fetchone()
+
+
+def record_quiz_score(
+    conn, student_id: str, chapter_id: str, score: float, passing_score: float
+) -> dict[str, Any]:
+    """Keep the best score; complete the chapter (completed_at set once) when it passes."""
+    return conn.execute(
+        f"""
+        INSERT INTO chapter_progress AS p
+               (student_id, chapter_id, completion_status, quiz_score, last_accessed_at,
+                completed_at)
+        VALUES (%(student)s, %(chapter)s,
+                CASE WHEN %(score)s >= %(passing)s THEN 'completed' ELSE 'in_progress' END,
+                %(score)s, now(),
+                CASE WHEN %(score)s >= %(passing)s THEN now() END)
+        ON CONFLICT (student_id, chapter_id) DO UPDATE
+           SET quiz_score = GREATEST(p.quiz_score, EXCLUDED.quiz_score),
+               completion_status = CASE
+                   WHEN p.completion_status = 'completed'
+                     OR GREATEST(p.quiz_score, EXCLUDED.quiz_score) >= %(passing)s
+                   THEN 'completed' ELSE 'in_progress' END,
+               completed_at = COALESCE(
+                   p.completed_at,
+                   CASE WHEN GREATEST(p.quiz_score, EXCLUDED.quiz_score) >= %(passing)s
+                        THEN now() END),
+               last_accessed_at = now()
+        RETURNING {COLUMNS}
+        """,
+        {"student": student_id, "chapter": chapter_id, "score": score, "passing": passing_score},
+    ).fetchone()
+
+
+def for_student(conn, student_id: str) -> dict[str, dict[str, Any]]:
+    rows = conn.execute(
+        f"SELECT {COLUMNS} FROM chapter_progress WHERE student_id = %s", (student_id,)
+    ).fetchall()
+    return {row["chapter_id"]: row for row in rows}

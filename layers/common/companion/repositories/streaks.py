@@ -1,0 +1,89 @@
+"""The streaks table, and recording activity (reading, logging time, submitting a quiz)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from companion.domain.streaks import StreakState, local_date, streak_after_activity
+
+
+def create(conn, student_id: str, timezone: str) -> None:
+    conn.execute(
+        "INSERT INTO streaks (student_id, current_streak, longest_streak, timezone)"
+        " VALUES (%s, 0, 0, %s)",
+        (student_id, timezone),
+    )
+
+
+def get(conn, student_id: str) -> dict[str, Any] | None:
+    return conn.execute(
+        "SELECT current_streak, longest_streak, last_activity_date, timezone"
+        " FROM streaks WHERE student_id = %s",
+        (student_id,),
+    ).fetchone()
+
+
+def state_of(row: dict[str, Any] | None) -> StreakState:
+    if row is None:
+        return StreakState(current_streak=0, longest_streak=0, last_activity_date=None)
+    return StreakState(
+        current_streak=row["current_streak"] or 0,
+        longest_streak=row["longest_streak"] or 0,
+        last_activity_date=row["last_activity_date"],
+    )
+
+
+def record_activity(conn, student_id: str, now: datetime | None = None) -> dict[str, Any]:
+    """Count activity now: advance the streak by the rule in the layer and stamp
+    last_active_at. Call inside the request's transaction; the row lock serialises
+    concurrent activity of one student so the result is what serial requests give."""
+    now = now or datetime.now(UTC)
+    row = conn.execute(
+        "SELECT current_streak, longest_streak, last_activity_date, timezone"
+        " FROM streaks WHERE student_id = %s FOR UPDATE",
+        (student_id,),
+    ).fetchone()
+    if row is None:  # a student from before streak rows existed: start one
+        timezone = (
+            conn.execute("SELECT timezone FROM students WHERE id = %s", (student_id,)).fetchone()[
+                "timezone"
+            ]
+            or "UTC"
+        )
+        conn.execute(
+            "INSERT INTO streaks (student_id, current_streak, longest_streak, timezone)"
+            " VALUES (%s, 0, 0, %s) ON CONFLICT (student_id) DO NOTHING",
+            (student_id, timezone),
+        )
+        row = {
+            "current_streak": 0,
+            "longest_streak": 0,
+            "last_activity_date": None,
+            "timezone": timezone,
+        }
+    timezone = row["timezone"] or "UTC"
+    after = streak_after_activity(state_of(row), local_date(now, timezone))
+    conn.execute(
+        """
+        WITH streak AS (
+            UPDATE streaks SET current_streak = %s, longest_streak = %s, last_activity_date = %s
+             WHERE student_id = %s
+        )
+        UPDATE students SET last_active_at = %s WHERE id = %s
+        """,
+        (
+            after.current_streak,
+            after.longest_streak,
+            after.last_activity_date,
+            student_id,
+            now,
+            student_id,
+        ),
+    )
+    return {
+        "current_streak": after.current_streak,
+        "longest_streak": after.longest_streak,
+        "last_activity_date": after.last_activity_date,
+        "timezone": timezone,
+    }

@@ -1,0 +1,199 @@
+"""What every function's FastAPI app shares: error shapes, the body limit, the Lambda handler.
+
+Every error leaves as JSON with a `detail` a student could be shown and, for domain
+errors, a `code` (API.md, "Errors"). Nothing ever answers a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from companion.errors import ApiError
+from companion.observability import logger
+
+MAX_BODY_BYTES = 64 * 1024
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "not_found",
+    413: "payload_too_large",
+    429: "rate_limited",
+    503: "unavailable",
+}
+
+
+def error_response(status: int, detail: Any, code: str | None, headers=None) -> JSONResponse:
+    body = {"detail": detail}
+    if code:
+        body["code"] = code
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _contains_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
+class GuardBodyMiddleware:
+    """Refuses bodies over 64 KiB (413) and text with NUL characters (422) before routing.
+
+    Postgres cannot store a NUL character in text or JSONB, so it is refused at the door
+    rather than failing deep inside a transaction.
+    """
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            await _too_large()(scope, receive, send)
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            chunks.append(message.get("body", b""))
+            size += len(chunks[-1])
+            if size > MAX_BODY_BYTES:
+                await _too_large()(scope, receive, send)
+                return
+            if not message.get("more_body"):
+                break
+        body = b"".join(chunks)
+        if b"\\u0000" in body or b"\x00" in body:
+            try:
+                has_nul = b"\x00" in body or _contains_nul(json.loads(body))
+            except ValueError:
+                has_nul = False  # not JSON: the route's own parsing answers 400
+            if has_nul:
+                response = error_response(
+                    422, "Text may not contain NUL (\\u0000) characters.", "invalid_input"
+                )
+                await response(scope, receive, send)
+                return
+
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return {"type": "http.disconnect"}
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _too_large() -> JSONResponse:
+    return error_response(
+        413, f"The request body is larger than {MAX_BODY_BYTES // 1024} KiB.", "payload_too_large"
+    )
+
+
+class CatchAllMiddleware:
+    """The outermost layer: an unexpected error becomes a plain 500, logged with its id."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        started = False
+
+        async def tracking_send(message):
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:  # noqa: BLE001 - the last line of defence: never a traceback
+            logger.exception("Unhandled error", extra={"path": scope.get("path")})
+            if not started:
+                await error_response(500, "Internal error", "internal")(scope, receive, send)
+
+
+def _validation_error(_request, exc: RequestValidationError) -> JSONResponse:
+    errors = exc.errors()
+    for error in errors:
+        loc = tuple(error.get("loc", ()))
+        if error.get("type") == "json_invalid":
+            return error_response(400, "The request body is not valid JSON.", "bad_request")
+        if loc == ("body",) and error.get("type") in (
+            "model_attributes_type",
+            "dict_type",
+            "missing",
+        ):
+            return error_response(400, "The request body must be a JSON object.", "bad_request")
+    detail = [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in errors
+    ]
+    return error_response(422, detail, None)
+
+
+def _api_error(_request, exc: ApiError) -> JSONResponse:
+    return error_response(exc.status_code, exc.detail, exc.code, exc.headers or None)
+
+
+def _http_error(_request, exc: StarletteHTTPException) -> JSONResponse:
+    if exc.status_code in (404, 405):
+        return error_response(404, "There is no such endpoint.", "not_found")
+    detail = exc.detail if isinstance(exc.detail, str) else "The request could not be handled."
+    return error_response(
+        exc.status_code, detail, _STATUS_CODES.get(exc.status_code), getattr(exc, "headers", None)
+    )
+
+
+def create_app(title: str, description: str) -> FastAPI:
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_middleware(GuardBodyMiddleware)
+    app.add_middleware(CatchAllMiddleware)
+    return app
+
+
+def lambda_handler(app: FastAPI):
+    """The Lambda entry point for an app: Mangum behind Powertools' logging and metrics."""
+    from aws_lambda_powertools.logging import correlation_paths
+    from mangum import Mangum
+
+    from companion.observability import metrics, tracer, tracing_enabled
+
+    asgi = Mangum(app, lifespan="off")
+
+    @logger.inject_lambda_context(
+        correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
+    )
+    @metrics.log_metrics
+    def handler(event, context):
+        return asgi(event, context)
+
+    if tracing_enabled():
+        return tracer().capture_lambda_handler(handler)
+    return handler

@@ -1,0 +1,79 @@
+"""Drive the functions as API Gateway does: an HTTP API (v2) event, routed by template.yaml,
+handed to the function's real Lambda handler."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from companion.devtools.invoke import LambdaContext, api_gateway_event, call_route
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    raw: dict = field(repr=False)
+
+    def __getitem__(self, key):
+        return self.body[key]
+
+
+class Api:
+    """A client for the whole API, one student's token at a time."""
+
+    def __init__(self, token: str | None = None) -> None:
+        self.token = token
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        json_body: Any = None,
+        *,
+        raw_body: str | None = None,
+        headers: dict[str, str] | None = None,
+        query: dict[str, Any] | None = None,
+        token: str | None = None,
+    ) -> Response:
+        all_headers = {"content-type": "application/json"}
+        bearer = token if token is not None else self.token
+        if bearer:
+            all_headers["authorization"] = f"Bearer {bearer}"
+        all_headers.update({k.lower(): v for k, v in (headers or {}).items()})
+        body = (
+            raw_body
+            if raw_body is not None
+            else (None if json_body is None else json.dumps(json_body))
+        )
+        event = api_gateway_event(
+            method, path, query_string=urlencode(query or {}), headers=all_headers, body=body
+        )
+        result = call_route(event, LambdaContext(aws_request_id=str(uuid.uuid4())))
+        text = result.get("body") or ""
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        return Response(
+            status=result["statusCode"],
+            headers={k.lower(): v for k, v in (result.get("headers") or {}).items()},
+            body=parsed,
+            raw=result,
+        )
+
+    def get(self, path, **kwargs):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path, json_body=None, **kwargs):
+        return self.request("POST", path, json_body, **kwargs)
+
+    def patch(self, path, json_body=None, **kwargs):
+        return self.request("PATCH", path, json_body, **kwargs)
+
+    def delete(self, path, **kwargs):
+        return self.request("DELETE", path, **kwargs)

@@ -1,0 +1,92 @@
+"""The real local stack for the whole suite, started once per test session.
+
+- Postgres: the server at DATABASE_URL, else an embedded one (pgserver); a fresh database
+  `companion_test` on it, migrated to the latest revision.
+- PgBouncer in transaction mode in front of it whenever `pgbouncer` is installed: the
+  functions then talk to the pooler, as in production; migrations use the direct URL.
+- The local Upstash-compatible endpoint (backed by REDIS_URL's Redis when set, else an
+  in-process one) and moto's S3 server with the course published to it.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORK_DIR = REPO_ROOT / ".companion" / "test"
+BUCKET = "course-content-test"
+
+
+def _postgres_admin_url() -> str:
+    from companion.devtools.services import embedded_postgres
+
+    given = os.environ.get("DATABASE_URL")
+    return given or embedded_postgres(WORK_DIR / "postgres")
+
+
+@pytest.fixture(scope="session")
+def stack():
+    from companion import cache, catalogue, db
+    from companion.devtools import migrations, services
+    from companion.devtools.upstash_local import serve_in_background
+    from companion.settings import reset_settings
+
+    saved_environment = dict(os.environ)
+    direct_url = services.recreate_database(_postgres_admin_url(), "companion_test")
+    migrations.upgrade(direct_url)
+
+    bouncer = None
+    pooled_url = direct_url
+    if services.pgbouncer_available():
+        bouncer = services.start_pgbouncer(direct_url, WORK_DIR / "pgbouncer")
+        pooled_url = bouncer.url
+
+    token = secrets.token_urlsafe(16)
+    upstash = serve_in_background(token, redis_url=os.environ.get("REDIS_URL"))
+    upstash_url, stop_upstash = upstash.url, upstash.stop
+    s3 = services.start_s3(BUCKET)
+
+    os.environ.update(
+        {
+            "DATABASE_URL": pooled_url,
+            "DATABASE_DIRECT_URL": direct_url,
+            "UPSTASH_REDIS_REST_URL": upstash_url,
+            "UPSTASH_REDIS_REST_TOKEN": token,
+            "CONTENT_BUCKET": BUCKET,
+            "CONTENT_ENDPOINT_URL": s3.url,
+            "CONTENT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "JWT_SECRET": secrets.token_urlsafe(48),
+            "BCRYPT_ROUNDS": "4",  # tests only: production keeps the default cost of 12
+            "POWERTOOLS_METRICS_NAMESPACE": "CourseCompanionTest",
+        }
+    )
+    reset_settings()
+    cache.reset()
+    db.close()
+    catalogue.publish(REPO_ROOT / "shared" / "content")
+
+    yield {
+        "direct_url": direct_url,
+        "pooled_url": pooled_url,
+        "pgbouncer": bouncer,
+        "upstash_url": upstash_url,
+        "upstash_token": token,
+        "s3": s3,
+        "bucket": BUCKET,
+    }
+
+    db.close()
+    s3.stop()
+    stop_upstash()
+    if bouncer:
+        bouncer.stop()
+    os.environ.clear()
+    os.environ.update(saved_environment)
+    reset_settings()
+    cache.reset()
