@@ -1,0 +1,229 @@
+"""Reads template.yaml the way `sam local start-api` does: routes, handlers, matching.
+
+The local gateway and `companion invoke` use this so that template.yaml stays the one
+place that says which function serves which route. Only local tools import it (it needs
+PyYAML, a dev dependency).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import unquote
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[4]
+DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
+
+FUNCTION_TYPE = "AWS::Serverless::Function"
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str  # upper case, or "ANY"
+    path: str  # as in the template, e.g. /v1/chapters/{chapter_id}
+    function: str  # logical id, e.g. ContentFunction
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class _CloudFormationLoader(yaml.SafeLoader):
+    """A safe loader that reads short intrinsic tags (!Ref X) as their long form."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, tag_suffix: str, node: yaml.Node) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)
+    if tag_suffix == "Ref":
+        return {"Ref": value}
+    if tag_suffix == "Condition":
+        return {"Condition": value}
+    if tag_suffix == "GetAtt" and isinstance(value, str):
+        resource, _, attribute = value.partition(".")
+        return {"Fn::GetAtt": [resource, attribute]}
+    return {f"Fn::{tag_suffix}": value}
+
+
+_CloudFormationLoader.add_multi_constructor("!", _intrinsic)
+
+
+def _resolve(template_path: str | Path | None) -> Path:
+    return Path(template_path).resolve() if template_path is not None else DEFAULT_TEMPLATE
+
+
+@lru_cache(maxsize=8)
+def _load_cached(path: Path, mtime_ns: int) -> dict[str, Any]:
+    with path.open(encoding="utf-8") as stream:
+        return yaml.load(stream, Loader=_CloudFormationLoader)  # noqa: S506 - safe subclass
+
+
+def load_template(template_path: str | Path | None = None) -> dict[str, Any]:
+    """The template as plain data, intrinsic functions in their long form ({"Ref": ...})."""
+    path = _resolve(template_path)
+    return _load_cached(path, path.stat().st_mtime_ns)
+
+
+def _functions(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource.get("Properties") or {}
+        for logical_id, resource in (template.get("Resources") or {}).items()
+        if resource.get("Type") == FUNCTION_TYPE
+    }
+
+
+def load_routes(template_path: str | Path | None = None) -> list[Route]:
+    """Every HttpApi event of every function, in template order."""
+    routes = []
+    for logical_id, properties in _functions(load_template(template_path)).items():
+        for event in (properties.get("Events") or {}).values():
+            if event.get("Type") != "HttpApi":
+                continue
+            event_properties = event.get("Properties") or {}
+            method = str(event_properties.get("Method", "ANY")).upper()
+            path = event_properties.get("Path", "/")
+            routes.append(Route(method=method, path=path, function=logical_id))
+    return routes
+
+
+def function_handlers(template_path: str | Path | None = None) -> dict[str, tuple[Path, str]]:
+    """logical id -> (the function's code directory, its handler such as "app.handler")."""
+    path = _resolve(template_path)
+    template = load_template(path)
+    defaults = ((template.get("Globals") or {}).get("Function")) or {}
+    handlers = {}
+    for logical_id, properties in _functions(template).items():
+        code_uri = properties.get("CodeUri", defaults.get("CodeUri"))
+        handler = properties.get("Handler", defaults.get("Handler"))
+        if not isinstance(code_uri, str) or not isinstance(handler, str):
+            continue  # inline or S3 code: nothing to load locally
+        handlers[logical_id] = ((path.parent / code_uri).resolve(), handler)
+    return handlers
+
+
+_modules: dict[Path, ModuleType] = {}
+
+
+def _module_name(code_dir: Path, module_path: str) -> str:
+    name = f"companion_fn_{code_dir.name}"
+    if module_path != "app":
+        name += "_" + module_path.replace(".", "_")
+    return re.sub(r"\W", "_", name)
+
+
+def _import_function_module(code_dir: Path, module_path: str) -> ModuleType:
+    """Imports a function's module by file, under a name of its own.
+
+    Every function's module is called `app`, so a normal import would give all five the
+    same module; a unique name per file lets them live side by side in one process.
+    """
+    file = (code_dir / (module_path.replace(".", "/") + ".py")).resolve()
+    if file in _modules:
+        return _modules[file]
+    name = _module_name(code_dir, module_path)
+    spec = importlib.util.spec_from_file_location(name, file)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {file}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    _modules[file] = module
+    return module
+
+
+def load_module(logical_id: str, template_path: str | Path | None = None) -> ModuleType:
+    handlers = function_handlers(template_path)
+    if logical_id not in handlers:
+        raise KeyError(f"no function {logical_id!r} in the template")
+    code_dir, handler = handlers[logical_id]
+    module_path, _, _attribute = handler.rpartition(".")
+    return _import_function_module(code_dir, module_path)
+
+
+def load_handler(logical_id: str, template_path: str | Path | None = None) -> Callable:
+    """The function's Lambda handler, `handler(event, context)`."""
+    module = load_module(logical_id, template_path)
+    _code_dir, handler = function_handlers(template_path)[logical_id]
+    return getattr(module, handler.rpartition(".")[2])
+
+
+def load_app(logical_id: str, template_path: str | Path | None = None) -> Any | None:
+    """The function's FastAPI `app`, or None for a function without one (PruneFunction)."""
+    return getattr(load_module(logical_id, template_path), "app", None)
+
+
+# How specific a route's segment is: API Gateway prefers a literal segment to a
+# {parameter}, and a {parameter} to a greedy {proxy+}.
+_LITERAL, _PARAMETER, _GREEDY = 0, 1, 2
+
+
+def _segment_kind(segment: str) -> int:
+    if segment.startswith("{") and segment.endswith("+}"):
+        return _GREEDY
+    if segment.startswith("{") and segment.endswith("}"):
+        return _PARAMETER
+    return _LITERAL
+
+
+def _match_path(template_path: str, path: str) -> dict[str, str] | None:
+    pattern = template_path.split("/")[1:]
+    segments = path.split("/")[1:]
+    params: dict[str, str] = {}
+    for index, part in enumerate(pattern):
+        kind = _segment_kind(part)
+        if kind == _GREEDY:
+            rest = segments[index:]
+            if index != len(pattern) - 1 or not rest or rest == [""]:
+                return None
+            params[part[1:-2]] = unquote("/".join(rest))
+            return params
+        if index >= len(segments):
+            return None
+        if kind == _PARAMETER:
+            if segments[index] == "":
+                return None
+            params[part[1:-1]] = unquote(segments[index])
+        elif part != segments[index]:
+            return None
+    return params if len(segments) == len(pattern) else None
+
+
+def match_route(routes: list[Route], method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+    """The route API Gateway would pick for `method path` (no query string), with its path
+    parameters (URL-decoded), or None when no route matches (API Gateway's 404).
+
+    `{name}` matches exactly one non-empty segment and `{name+}` the rest of the path; a
+    literal segment beats a parameter at the first place they differ; a route for the
+    exact method beats ANY.
+    """
+    method = method.upper()
+    candidates = []
+    for route in routes:
+        if route.method not in (method, "ANY"):
+            continue
+        params = _match_path(route.path, path)
+        if params is None:
+            continue
+        specificity = tuple(_segment_kind(part) for part in route.path.split("/")[1:])
+        candidates.append(((specificity, route.method == "ANY"), route, params))
+    if not candidates:
+        return None
+    _key, route, params = min(candidates, key=lambda candidate: candidate[0])
+    return route, params
