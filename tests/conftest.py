@@ -90,3 +90,49 @@ def stack():
     os.environ.update(saved_environment)
     reset_settings()
     cache.reset()
+
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def new_student(stack):
+    """Make a student through the API (register, optionally a plan, log in); returns an Api
+    client carrying the student's token, with `.email` and `.user_id`."""
+    import uuid
+
+    from api import Api
+
+    def make(tier: str = "free", timezone: str = "UTC", expires=None) -> Api:
+        email = f"student-{uuid.uuid4().hex[:12]}@example.com"
+        registered = Api().post(
+            "/auth/register", {"email": email, "password": PASSWORD, "timezone": timezone}
+        )
+        assert registered.status == 201, registered.body
+        if tier != "free":
+            from companion.devtools.admin import set_tier
+
+            set_tier(email, tier, expires)
+        login = Api().post("/auth/login", {"email": email, "password": PASSWORD})
+        assert login.status == 200, login.body
+        client = Api(login["access_token"])
+        client.email = email
+        client.user_id = registered["user_id"]
+        return client
+
+    return make
+
+
+@pytest.fixture
+def sql(stack):
+    """Run SQL on the test database directly (to inspect or age rows)."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    with psycopg.connect(stack["direct_url"], autocommit=True, row_factory=dict_row) as conn:
+
+        def run(query, params=()):
+            cursor = conn.execute(query, params)
+            return cursor.fetchall() if cursor.description else []
+
+        yield run

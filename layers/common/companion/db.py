@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, TypeVar
 
 from companion.errors import ServiceUnavailable
@@ -21,7 +22,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-_connection: psycopg.Connection | None = None
+# One connection per Lambda instance. In Lambda there is one instance per process; the local
+# gateway serves several "instances" from one process and sets which one a request runs in.
+lambda_instance: ContextVar[int] = ContextVar("lambda_instance", default=0)
+_connections: dict[int, psycopg.Connection] = {}
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -54,20 +58,30 @@ def _open() -> psycopg.Connection:
 
 def _current() -> tuple[psycopg.Connection, bool]:
     """The warm connection (and whether it is reused), opening one when needed."""
-    global _connection
-    if _connection is not None and not _connection.closed and not _connection.broken:
-        return _connection, True
+    instance = lambda_instance.get()
+    connection = _connections.get(instance)
+    if connection is not None and not connection.closed and not connection.broken:
+        return connection, True
     close()
-    _connection = _open()
-    return _connection, False
+    _connections[instance] = _open()
+    return _connections[instance], False
 
 
 def close() -> None:
-    global _connection
-    if _connection is not None:
+    """Close this instance's connection (the next use opens a new one)."""
+    connection = _connections.pop(lambda_instance.get(), None)
+    if connection is not None:
         with contextlib.suppress(Exception):  # a dead connection may fail to close
-            _connection.close()
-    _connection = None
+            connection.close()
+
+
+def close_all() -> None:
+    for instance in list(_connections):
+        token = lambda_instance.set(instance)
+        try:
+            close()
+        finally:
+            lambda_instance.reset(token)
 
 
 def run(work: Callable[[psycopg.Connection], T], *, transaction: bool = False) -> T:

@@ -1,0 +1,94 @@
+"""A local API Gateway: HTTP in, an HTTP API (v2) event to the function template.yaml routes
+it to, the function's response back out. `sam local start-api` without Docker.
+
+Each request runs in one of a few emulated Lambda instances: an instance serves one request
+at a time and keeps its own warm database connection, as a real one would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import queue
+import threading
+from typing import Any
+
+from companion import db
+from companion.devtools.invoke import LambdaContext, api_gateway_event, call_route
+
+_loops = threading.local()
+
+
+def _invoke_as_instance(event: dict[str, Any], instance: int) -> dict[str, Any]:
+    # Mangum drives the app on the thread's current event loop, as in the Lambda runtime.
+    if getattr(_loops, "loop", None) is None:
+        _loops.loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(_loops.loop)
+    token = db.lambda_instance.set(instance)
+    try:
+        return call_route(event, LambdaContext(aws_request_id=event["requestContext"]["requestId"]))
+    finally:
+        db.lambda_instance.reset(token)
+
+
+def create_gateway(instances: int = 4):
+    """The gateway as an ASGI app."""
+    import anyio
+
+    free: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for instance in range(instances):
+        free.put(instance)
+    limiter = anyio.CapacityLimiter(instances)
+
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name, value = raw_name.decode("latin-1").lower(), raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value
+        event = api_gateway_event(
+            scope["method"],
+            scope["path"],
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=body if body else None,
+            source_ip=(scope.get("client") or ("127.0.0.1", 0))[0],
+        )
+
+        def run() -> dict[str, Any]:
+            instance = free.get()
+            try:
+                return _invoke_as_instance(event, instance)
+            finally:
+                free.put(instance)
+
+        result = await anyio.to_thread.run_sync(run, limiter=limiter)
+        response_headers = [
+            (name.lower().encode("latin-1"), str(value).encode("latin-1"))
+            for name, value in (result.get("headers") or {}).items()
+        ]
+        for cookie in result.get("cookies") or []:
+            response_headers.append((b"set-cookie", cookie.encode("latin-1")))
+        payload = result.get("body") or ""
+        data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+        await send(
+            {"type": "http.response.start", "status": result["statusCode"],
+             "headers": response_headers}
+        )
+        await send({"type": "http.response.body", "body": data})
+
+    return app
+
+
+def serve(host: str, port: int, instances: int = 4) -> None:
+    import uvicorn
+
+    uvicorn.run(create_gateway(instances), host=host, port=port, log_level="warning",
+                access_log=False, lifespan="off")
