@@ -36,7 +36,10 @@ def stack():
     from companion.settings import reset_settings
 
     saved_environment = dict(os.environ)
-    direct_url = services.recreate_database(_postgres_admin_url(), "companion_test")
+    # A database of this session's own, so parallel runs on one server never collide.
+    admin_url = _postgres_admin_url()
+    database = f"companion_test_{os.getpid()}"
+    direct_url = services.recreate_database(admin_url, database)
     migrations.upgrade(direct_url)
 
     bouncer = None
@@ -81,7 +84,7 @@ def stack():
         "bucket": BUCKET,
     }
 
-    db.close()
+    db.close_all()
     s3.stop()
     stop_upstash()
     if bouncer:
@@ -90,6 +93,7 @@ def stack():
     os.environ.update(saved_environment)
     reset_settings()
     cache.reset()
+    services.drop_database(admin_url, database)
 
 
 PASSWORD = "correct horse battery"

@@ -65,6 +65,13 @@ def recreate_database(admin_url: str, name: str) -> str:
     return with_database(admin_url, name)
 
 
+def drop_database(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @dataclass
 class PgBouncer:
     url: str
