@@ -1,40 +1,44 @@
 """AuthFunction: register, login, profile, GDPR export and delete."""
 
+from fastapi import Response
+
+from companion import accounts
+from companion.accounts import LoginBody, ProfileChanges, RegisterBody
 from companion.deps import Student
-from companion.errors import NotImplementedYet
 from companion.web import create_app, lambda_handler
 
 app = create_app("Course Companion - accounts", "Register, log in and manage your account.")
 
 
 @app.post("/auth/register", status_code=201)
-def register():
-    raise NotImplementedYet("Registration is not available yet.")
+def register(body: RegisterBody):
+    return accounts.register(body)
 
 
 @app.post("/auth/login")
-def login():
-    raise NotImplementedYet("Logging in is not available yet.")
+def login(body: LoginBody):
+    return accounts.login(body)
 
 
 @app.get("/v1/me")
 def get_profile(student: Student):
-    raise NotImplementedYet("Profiles are not available yet.")
+    return accounts.profile(student)
 
 
 @app.patch("/v1/me")
-def update_profile(student: Student):
-    raise NotImplementedYet("Profiles are not available yet.")
+def update_profile(student: Student, body: ProfileChanges):
+    return accounts.update_profile(student, body)
 
 
 @app.get("/v1/me/export")
 def export_my_data(student: Student):
-    raise NotImplementedYet("Data export is not available yet.")
+    return accounts.export(student)
 
 
 @app.delete("/v1/me", status_code=204)
 def delete_account(student: Student):
-    raise NotImplementedYet("Account deletion is not available yet.")
+    accounts.delete_account(student)
+    return Response(status_code=204)
 
 
 handler = lambda_handler(app)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass
 
@@ -11,12 +12,85 @@ from companion.settings import MIN_JWT_SECRET_BYTES, get_settings
 
 ALGORITHM = "HS256"
 
+# bcrypt reads at most 72 bytes; a longer password is refused, never silently truncated.
+MAX_PASSWORD_BYTES = 72
+MIN_PASSWORD_CHARACTERS = 8
+# Below this cost a hash is fast enough to guess offline; only tests lower it.
+MIN_PRODUCTION_BCRYPT_ROUNDS = 10
+
+_dummy_lock = threading.Lock()
+_dummy_hashes: dict[int, bytes] = {}
+_warned_weak_rounds = False
+
 
 @dataclass(frozen=True)
 class AccessToken:
     token: str
     expires_at: int
     expires_in: int
+
+
+def _rounds() -> int:
+    global _warned_weak_rounds
+    rounds = get_settings().bcrypt_rounds
+    if rounds < MIN_PRODUCTION_BCRYPT_ROUNDS and not _warned_weak_rounds:
+        _warned_weak_rounds = True
+        logger.warning(
+            "BCRYPT_ROUNDS=%d is below %d: acceptable in tests only",
+            rounds,
+            MIN_PRODUCTION_BCRYPT_ROUNDS,
+        )
+    return rounds
+
+
+def hash_password(password: str) -> str:
+    """A bcrypt hash of `password` at the configured cost.
+
+    The caller has checked the length rules; a password over 72 bytes is a bug here.
+    """
+    import bcrypt
+
+    secret = password.encode("utf-8")
+    if len(secret) > MAX_PASSWORD_BYTES:
+        raise ValueError(f"a password may be at most {MAX_PASSWORD_BYTES} bytes")
+    return bcrypt.hashpw(secret, bcrypt.gensalt(rounds=_rounds())).decode("ascii")
+
+
+def verify_password(password: str, password_hash: str) -> bool:
+    """True when `password` matches the stored hash; False for anything else, including a
+    password bcrypt could not have hashed (over 72 bytes) or a damaged hash."""
+    import bcrypt
+
+    secret = password.encode("utf-8")
+    if len(secret) > MAX_PASSWORD_BYTES:
+        # Still spend a hash's worth of time, so the answer takes as long as any other.
+        verify_against_dummy_hash(password)
+        return False
+    try:
+        return bcrypt.checkpw(secret, password_hash.encode("ascii"))
+    except ValueError:
+        logger.error("a stored password hash is not a bcrypt hash")
+        return False
+
+
+def verify_against_dummy_hash(password: str) -> None:
+    """Spend the time a real check would take, for an e-mail that has no account.
+
+    Without it an unknown address answers in microseconds and a known one after a full
+    bcrypt check, which tells anyone which addresses are registered. The dummy hash has
+    the configured cost and is computed once per cost.
+    """
+    import bcrypt
+
+    rounds = _rounds()
+    dummy = _dummy_hashes.get(rounds)
+    if dummy is None:
+        with _dummy_lock:
+            dummy = _dummy_hashes.get(rounds)
+            if dummy is None:
+                dummy = bcrypt.hashpw(b"no account has this password", bcrypt.gensalt(rounds))
+                _dummy_hashes[rounds] = dummy
+    bcrypt.checkpw(password.encode("utf-8")[:MAX_PASSWORD_BYTES], dummy)
 
 
 def _secret() -> bytes:

@@ -1,8 +1,11 @@
-"""The students table."""
+"""The students table, and everything held about one student (export, delete)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from companion.repositories import streaks
 
 PROFILE_COLUMNS = """
     id, email, full_name, timezone, subscription_tier, subscription_expires_at,
@@ -14,3 +17,104 @@ def get(conn, student_id: str) -> dict[str, Any] | None:
     return conn.execute(
         f"SELECT {PROFILE_COLUMNS} FROM students WHERE id = %s", (student_id,)
     ).fetchone()
+
+
+def get_by_email(conn, email: str) -> dict[str, Any] | None:
+    """The profile and password hash of the student with this (normalised) e-mail."""
+    return conn.execute(
+        f"SELECT {PROFILE_COLUMNS}, password_hash FROM students WHERE email = %s", (email,)
+    ).fetchone()
+
+
+def create(
+    conn, *, email: str, password_hash: str, full_name: str | None, timezone: str
+) -> dict[str, Any]:
+    """Insert a free student and its streak row (0/0, same timezone). Run in a transaction.
+
+    A taken e-mail raises psycopg.errors.UniqueViolation: the UNIQUE constraint settles
+    two registrations of one address at the same moment.
+    """
+    student = conn.execute(
+        f"""
+        INSERT INTO students (email, password_hash, full_name, timezone, subscription_tier)
+        VALUES (%s, %s, %s, %s, 'free')
+        RETURNING {PROFILE_COLUMNS}
+        """,
+        (email, password_hash, full_name, timezone),
+    ).fetchone()
+    streaks.create(conn, str(student["id"]), timezone)
+    return student
+
+
+def update_profile(conn, student_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+    """Apply `changes` (any of full_name, timezone); a new timezone also becomes the
+    streak's. Run in a transaction. None when the student no longer exists."""
+    assignments = {name: changes[name] for name in ("full_name", "timezone") if name in changes}
+    if not assignments:
+        return get(conn, student_id)
+    columns = ", ".join(f"{name} = %s" for name in assignments)  # names from the fixed list
+    student = conn.execute(
+        f"UPDATE students SET {columns} WHERE id = %s RETURNING {PROFILE_COLUMNS}",
+        (*assignments.values(), student_id),
+    ).fetchone()
+    if student is not None and "timezone" in assignments:
+        conn.execute(
+            "UPDATE streaks SET timezone = %s WHERE student_id = %s",
+            (assignments["timezone"], student_id),
+        )
+    return student
+
+
+def set_tier(conn, email: str, tier: str, expires_at: datetime | None) -> dict[str, Any] | None:
+    """Set the plan of the student with this (normalised) e-mail; None when there is none."""
+    return conn.execute(
+        f"""
+        UPDATE students SET subscription_tier = %s, subscription_expires_at = %s
+         WHERE email = %s
+        RETURNING {PROFILE_COLUMNS}
+        """,
+        (tier, expires_at, email),
+    ).fetchone()
+
+
+def delete(conn, student_id: str) -> dict[str, Any] | None:
+    """Delete the student; progress, attempts and streak go with it (ON DELETE CASCADE).
+    Returns the deleted row's id and e-mail, or None when it was already gone."""
+    return conn.execute(
+        "DELETE FROM students WHERE id = %s RETURNING id, email", (student_id,)
+    ).fetchone()
+
+
+def export_rows(conn, student_id: str) -> dict[str, Any] | None:
+    """Every row held about the student, as stored (no password hash), or None when the
+    student does not exist. Run in a transaction: the reads are one snapshot."""
+    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    student = get(conn, student_id)
+    if student is None:
+        return None
+    chapter_progress = conn.execute(
+        """
+        SELECT chapter_id, completion_status, quiz_score, time_spent_minutes,
+               last_accessed_at, completed_at
+          FROM chapter_progress
+         WHERE student_id = %s
+         ORDER BY chapter_id
+        """,
+        (student_id,),
+    ).fetchall()
+    quiz_attempts = conn.execute(
+        """
+        SELECT id AS attempt_id, quiz_id, chapter_id, score, passed,
+               answers_json AS answers, grading_details_json AS grading_details, submitted_at
+          FROM quiz_attempts
+         WHERE student_id = %s
+         ORDER BY submitted_at, id
+        """,
+        (student_id,),
+    ).fetchall()
+    return {
+        "student": student,
+        "chapter_progress": chapter_progress,
+        "quiz_attempts": quiz_attempts,
+        "streak": streaks.get(conn, student_id),
+    }

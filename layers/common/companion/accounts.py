@@ -1,0 +1,241 @@
+"""Accounts: register, log in, the profile, the GDPR export and deleting an account.
+
+The request bodies are pydantic models here, so every rule about an e-mail, a password or
+a timezone is written once and answered as a 422 by FastAPI.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from companion import cache, db, security, throttle
+from companion.deps import CurrentStudent, iso
+from companion.domain.access import effective_tier
+from companion.domain.streaks import is_valid_timezone
+from companion.errors import EmailTaken, InvalidCredentials, Unauthorized
+from companion.repositories import students
+
+# The seed's format rule (the students table checks the same).
+EMAIL_FORMAT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+MAX_EMAIL_CHARACTERS = 255
+MAX_NAME_CHARACTERS = 255
+
+
+def normalise_email(email: str) -> str:
+    """How an address is stored and looked up: trimmed and lower-cased."""
+    return email.strip().lower()
+
+
+def _valid_email(value: str) -> str:
+    email = normalise_email(value)
+    # Length first: the format check then only ever runs on short text.
+    if len(email) > MAX_EMAIL_CHARACTERS:
+        raise ValueError(f"an e-mail address has at most {MAX_EMAIL_CHARACTERS} characters")
+    if not EMAIL_FORMAT.fullmatch(email):
+        raise ValueError("not a valid e-mail address (like name@example.com)")
+    return email
+
+
+def _valid_timezone(value: str) -> str:
+    if not is_valid_timezone(value):
+        raise ValueError("not a known IANA timezone name (like Europe/Paris or UTC)")
+    return value
+
+
+def _valid_full_name(value: str | None) -> str | None:
+    if value is None:
+        return None
+    name = value.strip()
+    return name or None
+
+
+class RegisterBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(examples=["ada@example.com"])
+    password: str = Field(description="8 characters to 72 bytes (UTF-8)")
+    full_name: str | None = Field(default=None, max_length=MAX_NAME_CHARACTERS)
+    timezone: str = Field(default="UTC", examples=["America/New_York"])
+
+    check_email = field_validator("email")(_valid_email)
+    check_timezone = field_validator("timezone")(_valid_timezone)
+    check_full_name = field_validator("full_name")(_valid_full_name)
+
+    @field_validator("password")
+    @classmethod
+    def check_password(cls, value: str) -> str:
+        if len(value) < security.MIN_PASSWORD_CHARACTERS:
+            raise ValueError(
+                f"a password needs at least {security.MIN_PASSWORD_CHARACTERS} characters"
+            )
+        if len(value.encode("utf-8")) > security.MAX_PASSWORD_BYTES:
+            raise ValueError(
+                f"a password may be at most {security.MAX_PASSWORD_BYTES} bytes in UTF-8 "
+                "(fewer characters when it has accents or symbols)"
+            )
+        return value
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # No format rules here: whatever does not match an account is the same 401.
+    email: str
+    password: str
+
+    check_email = field_validator("email")(normalise_email)
+
+
+class ProfileChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    full_name: str | None = Field(default=None, max_length=MAX_NAME_CHARACTERS)
+    timezone: str = Field(default="UTC", examples=["Asia/Tokyo"])
+
+    check_timezone = field_validator("timezone")(_valid_timezone)
+    check_full_name = field_validator("full_name")(_valid_full_name)
+
+    def changes(self) -> dict[str, Any]:
+        """Only the fields the caller sent (an absent field keeps its value)."""
+        return {name: getattr(self, name) for name in self.model_fields_set}
+
+
+# --- register and log in --------------------------------------------------------------------
+
+
+def register(body: RegisterBody) -> dict[str, Any]:
+    """Create a free student and its streak row; 409 when the e-mail is taken."""
+    import psycopg
+
+    password_hash = security.hash_password(body.password)  # slow: outside the transaction
+    try:
+        student = db.run(
+            lambda conn: students.create(
+                conn,
+                email=body.email,
+                password_hash=password_hash,
+                full_name=body.full_name,
+                timezone=body.timezone,
+            ),
+            transaction=True,
+        )
+    except psycopg.errors.UniqueViolation as exc:
+        raise EmailTaken(
+            "An account with this e-mail address already exists. Please log in instead."
+        ) from exc
+    return {"user_id": str(student["id"]), "email": student["email"]}
+
+
+def login(body: LoginBody) -> dict[str, Any]:
+    """An access token for the right e-mail and password.
+
+    An unknown e-mail and a wrong password give the same 401 after the same amount of
+    bcrypt work. Failures are throttled per address (companion.throttle).
+    """
+    attempt = throttle.start_attempt(body.email)
+    try:
+        student = db.run(lambda conn: students.get_by_email(conn, body.email))
+        if student is None:
+            security.verify_against_dummy_hash(body.password)
+            matched = False
+        else:
+            matched = security.verify_password(body.password, student["password_hash"])
+    except BaseException:
+        attempt.forget()  # our failure (e.g. database down), not the caller's
+        raise
+    if not matched:
+        raise InvalidCredentials()
+    attempt.forget()
+    tier = effective_tier(
+        student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
+    )
+    token = security.issue_access_token(str(student["id"]), tier)
+    return {
+        "access_token": token.token,
+        "token_type": "bearer",
+        "exp": token.expires_at,
+        "expires_in": token.expires_in,
+    }
+
+
+# --- the profile ----------------------------------------------------------------------------
+
+
+def profile_view(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """The body of GET /v1/me from a students row."""
+    return {
+        "user_id": str(row["id"]),
+        "email": row["email"],
+        "full_name": row["full_name"],
+        "timezone": row["timezone"] or "UTC",
+        "subscription_tier": row["subscription_tier"] or "free",
+        "subscription_expires_at": iso(row["subscription_expires_at"]),
+        "effective_tier": effective_tier(
+            row["subscription_tier"], row["subscription_expires_at"], now or datetime.now(UTC)
+        ),
+        "created_at": iso(row["created_at"]),
+        "last_active_at": iso(row["last_active_at"]),
+    }
+
+
+def profile(student: CurrentStudent) -> dict[str, Any]:
+    return profile_view(student.profile)
+
+
+def update_profile(student: CurrentStudent, body: ProfileChanges) -> dict[str, Any]:
+    changes = body.changes()
+    row = db.run(lambda conn: students.update_profile(conn, student.id, changes), transaction=True)
+    if row is None:
+        raise Unauthorized("This account no longer exists. Please register again.")
+    if "timezone" in changes:
+        cache.delete(f"streak:{student.id}", f"user_progress:{student.id}")
+    return profile_view(row)
+
+
+# --- GDPR: export and delete ----------------------------------------------------------------
+
+
+def export(student: CurrentStudent) -> dict[str, Any]:
+    """Every row held about the student, machine-readable, never the password hash."""
+    rows = db.run(lambda conn: students.export_rows(conn, student.id), transaction=True)
+    if rows is None:
+        raise Unauthorized("This account no longer exists. Please register again.")
+    streak = rows["streak"]
+    return {
+        "exported_at": iso(datetime.now(UTC)),
+        "student": profile_view(rows["student"]),
+        "chapter_progress": [_plain(row) for row in rows["chapter_progress"]],
+        "quiz_attempts": [_plain(row) for row in rows["quiz_attempts"]],
+        "streak": _plain(streak) if streak is not None else None,
+    }
+
+
+def delete_account(student: CurrentStudent) -> None:
+    """Delete the student and every row about it, then its cache entries."""
+    deleted = db.run(lambda conn: students.delete(conn, student.id), transaction=True)
+    email = deleted["email"] if deleted is not None else student.profile["email"]
+    cache.delete(f"user_progress:{student.id}", f"streak:{student.id}")
+    throttle.forget_address(email)
+
+
+def _plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A row as JSON values: numbers as numbers, instants as ISO-8601 UTC, dates as dates."""
+    return {name: _plain_value(value) for name, value in row.items()}
+
+
+def _plain_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    return value
