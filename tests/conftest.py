@@ -1,7 +1,7 @@
 """The real local stack for the whole suite, started once per test session.
 
 - Postgres: the server at DATABASE_URL, else an embedded one (pgserver); a fresh database
-  `companion_test` on it, migrated to the latest revision.
+  `companion_test_<pid>` on it, migrated to the latest revision.
 - PgBouncer in transaction mode in front of it whenever `pgbouncer` is installed: the
   functions then talk to the pooler, as in production; migrations use the direct URL.
 - The local Upstash-compatible endpoint (backed by REDIS_URL's Redis when set, else an
@@ -45,7 +45,7 @@ def stack():
     bouncer = None
     pooled_url = direct_url
     if services.pgbouncer_available():
-        bouncer = services.start_pgbouncer(direct_url, WORK_DIR / "pgbouncer")
+        bouncer = services.start_pgbouncer(direct_url, WORK_DIR / f"pgbouncer-{os.getpid()}")
         pooled_url = bouncer.url
 
     token = secrets.token_urlsafe(16)
