@@ -7,7 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from companion import catalogue, db
 from companion.deps import Student
-from companion.domain.grading import review_sections_of
+from companion.domain.review import review_sections_of
 from companion.errors import InvalidInput, NotFound, PremiumRequired
 from companion.formats import number
 from companion.learning import submit_quiz_attempt

@@ -9,7 +9,8 @@ from typing import Any
 
 from companion import db
 from companion.domain.content_models import Chapter, Quiz
-from companion.domain.grading import InvalidAnswers, grade_quiz, review_sections_of
+from companion.domain.grading import InvalidAnswers, grade_quiz
+from companion.domain.review import review_sections_of
 from companion.domain.streaks import streak_view
 from companion.errors import IdempotencyKeyReused, InvalidInput
 from companion.formats import number

@@ -8,8 +8,8 @@ from typing import Any
 
 from companion import db
 from companion.domain.content_models import Chapter
-from companion.domain.grading import review_sections_of
 from companion.domain.guidance import ChapterStep, next_step
+from companion.domain.review import review_sections_of
 from companion.domain.streaks import streak_view
 from companion.formats import iso, number
 from companion.repositories import attempts, progress, streaks
