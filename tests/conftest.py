@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 from pathlib import Path
 
 import pytest
@@ -89,6 +90,7 @@ def stack():
     stop_upstash()
     if bouncer:
         bouncer.stop()
+        shutil.rmtree(bouncer.workdir, ignore_errors=True)
     os.environ.clear()
     os.environ.update(saved_environment)
     reset_settings()

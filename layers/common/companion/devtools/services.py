@@ -101,12 +101,18 @@ def pgbouncer_available() -> bool:
 def _spawn_pgbouncer(workdir: Path) -> subprocess.Popen:
     command = [shutil.which("pgbouncer")]
     if os.geteuid() == 0:  # PgBouncer refuses to run as root
-        command += ["-u", _unprivileged_user()]
+        command += ["-u", (workdir / "user").read_text().strip()]
     command.append(str(workdir / "pgbouncer.ini"))
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _unprivileged_user() -> str:
+def _unprivileged_user(socket_dir: str | None) -> str:
+    """Who PgBouncer runs as under root: the owner of a Unix-socket Postgres (an embedded
+    server's folder admits only its owner), else a system user."""
+    if socket_dir and socket_dir.startswith("/"):
+        owner = pwd.getpwuid(os.stat(socket_dir).st_uid).pw_name
+        if owner != "root":
+            return owner
     for name in ("postgres", "pgserver", "nobody"):
         try:
             pwd.getpwnam(name)
@@ -148,6 +154,7 @@ pidfile = {workdir / "pgbouncer.pid"}
 """
     )
     if os.geteuid() == 0:
+        (workdir / "user").write_text(_unprivileged_user(host))
         os.chmod(workdir, 0o777)  # noqa: S103 - the unprivileged pgbouncer writes its log here
         for name in ("pgbouncer.log", "pgbouncer.pid"):
             (workdir / name).unlink(missing_ok=True)
