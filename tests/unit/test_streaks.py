@@ -3,6 +3,9 @@ from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from companion.domain.streaks import (
     MILESTONES,
     StreakState,
@@ -11,8 +14,6 @@ from companion.domain.streaks import (
     streak_after_activity,
     streak_view,
 )
-from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 NEW = StreakState(current_streak=0, longest_streak=0, last_activity_date=None)
 ZONES = sorted(name for name in available_timezones() if is_valid_timezone(name))
@@ -146,6 +147,7 @@ def runs_of_consecutive_days(days: set[date]) -> list[int]:
     return runs
 
 
+@settings(deadline=None)  # the first calls load zone data
 @given(st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 4, 1)), min_size=1))
 def test_in_one_zone_the_streak_is_the_run_of_days_ending_at_the_last_one(days):
     state = NEW
@@ -158,6 +160,7 @@ def test_in_one_zone_the_streak_is_the_run_of_days_ending_at_the_last_one(days):
     assert state.last_activity_date == max(days)
 
 
+@settings(deadline=None)  # the first calls load zone data
 @given(st.lists(st.tuples(instants, st.sampled_from(ZONES)), min_size=1, max_size=40))
 def test_any_activity_in_any_zones_keeps_the_streak_consistent(activities):
     state = NEW
@@ -292,7 +295,7 @@ def test_day_ends_at_the_next_local_midnight(now, zone_name, expected):
     assert streak_view(NEW, now, zone_name)["day_ends_at"] == expected
 
 
-@settings(max_examples=400)
+@settings(max_examples=400, deadline=None)
 @given(zone_and_instant)
 @example(("America/Havana", datetime(2024, 3, 10, 4, 59, 59, tzinfo=UTC)))
 @example(("Antarctica/Casey", datetime(2010, 3, 4, 15, 30, tzinfo=UTC)))
@@ -311,6 +314,7 @@ def test_day_ends_at_is_where_the_local_date_next_changes(zone_and_now):
         assert end.astimezone(zone).date() == today + timedelta(days=1)
 
 
+@settings(deadline=None)  # the first calls load zone data
 @given(
     st.integers(0, 40),
     st.integers(0, 40),

@@ -1,0 +1,315 @@
+"""Deterministic quiz grading: answers are checked against the quiz file by rules, never a model.
+
+`grade_quiz` first reads every answer (raising `InvalidAnswers` with a sentence a student can
+act on), then grades: multiple-choice and true-false are right or wrong, short answers earn
+partial credit for the key concepts they mention.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from rapidfuzz.distance import OSA
+
+from companion.domain.content_models import (
+    Chapter,
+    MultipleChoiceQuestion,
+    Quiz,
+    ShortAnswerQuestion,
+    TrueFalseQuestion,
+)
+from companion.domain.text import normalise, stem, words
+
+POINTS_PER_QUESTION = 10
+MAX_SHORT_ANSWER_CHARACTERS = 2_000
+CORRECT_SHORT_ANSWER_SCORE = Decimal("7.0")
+_MAX_PROBLEMS_LISTED = 5
+
+
+class InvalidAnswers(ValueError):
+    """The answers cannot be graded; `detail` says why in words a student understands."""
+
+    def __init__(self, detail: str):
+        super().__init__(detail)
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class QuizGrade:
+    score: float
+    passed: bool
+    points: float
+    grading_details: dict[str, dict]
+    review_sections: list[dict]
+    answers: dict
+
+
+# --- reading the answers -------------------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    """Text as compared for choices: normalised, surrounding and repeated spaces ignored."""
+    return " ".join(normalise(text).split())
+
+
+def _describe(value: object) -> str:
+    """A submitted value as it can be quoted back to the student."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return "a number"  # never str() a huge int: it can be millions of digits
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        # Lone surrogates cannot be encoded in a JSON response: show them as "?".
+        shown = shown.encode("utf-8", "replace").decode("utf-8")
+        return json.dumps(shown, ensure_ascii=False)
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return "an empty value"
+
+
+def _check_storable(question_id: str, value: str) -> None:
+    if "\x00" in value:
+        raise InvalidAnswers(
+            f"Question {question_id}: the answer contains a NUL character (\\u0000), "
+            "which cannot be stored; remove it and submit again."
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidAnswers(
+            f"Question {question_id}: the answer contains a character that is not valid "
+            "text (an unpaired surrogate); remove it and submit again."
+        ) from None
+
+
+def _read_multiple_choice(question: MultipleChoiceQuestion, value: object) -> str:
+    """The chosen option's text, from the text itself or its letter."""
+    if isinstance(value, str):
+        _check_storable(question.question_id, value)
+        typed = _plain(value)
+        # Text first: an option whose text is a single letter means that option.
+        for option in question.options:
+            if _plain(option) == typed:
+                return option
+        letters = "abcdefghijklmnopqrstuvwxyz"[: len(question.options)]
+        if len(typed) == 1 and typed in letters:
+            return question.options[letters.index(typed)]
+    last_letter = chr(ord("a") + len(question.options) - 1)
+    options = ", ".join(json.dumps(option, ensure_ascii=False) for option in question.options)
+    raise InvalidAnswers(
+        f"Question {question.question_id}: {_describe(value)} is not one of the choices; "
+        f"answer with a letter a-{last_letter} or the option text: {options}."
+    )
+
+
+def _read_true_false(question: TrueFalseQuestion, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        _check_storable(question.question_id, value)
+        typed = value.strip().casefold()
+        if typed in ("true", "false"):
+            return typed == "true"
+    raise InvalidAnswers(
+        f"Question {question.question_id}: {_describe(value)} is not true or false; "
+        "answer with true or false."
+    )
+
+
+def _read_short_answer(question: ShortAnswerQuestion, value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidAnswers(
+            f"Question {question.question_id}: {_describe(value)} is not a written answer; "
+            f"answer in words, at most {MAX_SHORT_ANSWER_CHARACTERS:,} characters."
+        )
+    _check_storable(question.question_id, value)
+    if len(value) > MAX_SHORT_ANSWER_CHARACTERS:
+        raise InvalidAnswers(
+            f"Question {question.question_id}: the answer is {len(value):,} characters long; "
+            f"shorten it to at most {MAX_SHORT_ANSWER_CHARACTERS:,} characters."
+        )
+    return value
+
+
+_READERS = {
+    "multiple-choice": _read_multiple_choice,
+    "true-false": _read_true_false,
+    "short-answer": _read_short_answer,
+}
+
+
+def _read_answers(quiz: Quiz, answers: object) -> dict[str, object]:
+    """Each question id to its answer as understood (option text, bool or text); None if
+    the question was not answered. Raises InvalidAnswers naming every problem found."""
+    if not isinstance(answers, dict):
+        raise InvalidAnswers(
+            'Answers must be an object that maps question ids to answers, like {"q1": "b"}.'
+        )
+    known = [question.question_id for question in quiz.questions]
+    problems = [
+        f"There is no question {_describe(key)} in this quiz; its questions are {', '.join(known)}."
+        for key in answers
+        if key not in known
+    ]
+    understood: dict[str, object] = {}
+    for question in quiz.questions:
+        value = answers.get(question.question_id)
+        if value is None:
+            understood[question.question_id] = None
+            continue
+        try:
+            understood[question.question_id] = _READERS[question.type](question, value)
+        except InvalidAnswers as problem:
+            problems.append(problem.detail)
+    if problems:
+        shown = problems[:_MAX_PROBLEMS_LISTED]
+        if len(problems) > len(shown):
+            shown.append(f"({len(problems) - len(shown)} more problems not listed.)")
+        raise InvalidAnswers(" ".join(shown))
+    return understood
+
+
+# --- short answers -------------------------------------------------------------------------
+
+
+def _typos_allowed(word: str) -> int:
+    """Phones make typos: 1 in a word of 5+ letters, 2 in 9+, none in shorter words."""
+    return 2 if len(word) >= 9 else 1 if len(word) >= 5 else 0
+
+
+def _within_typos(expected: str, written: str) -> bool:
+    allowed = _typos_allowed(expected)
+    return allowed > 0 and OSA.distance(expected, written, score_cutoff=allowed) <= allowed
+
+
+def _word_matches(expected: str, written: str) -> bool:
+    if stem(expected) == stem(written):
+        return True
+    # Numbers, and words with digits in them ("gpt4"), must match exactly.
+    if not (expected.isalpha() and written.isalpha()):
+        return False
+    # Raw words catch a misspelt word ("retreival"); stems catch a misspelt other form of
+    # it ("retreives" for "retrieval"). The stem's own length sets its tolerance, so that a
+    # short stem ("use" from "using") is not matched loosely.
+    return _within_typos(expected, written) or _within_typos(stem(expected), stem(written))
+
+
+def _phrase_found(phrase: list[str], written: list[str]) -> bool:
+    """Whether the phrase's words appear consecutively in `written`, each one matching."""
+    size = len(phrase)
+    return size > 0 and any(
+        all(map(_word_matches, phrase, written[start : start + size]))
+        for start in range(len(written) - size + 1)
+    )
+
+
+def _keyword_found(keyword: str | list[str], written: list[str]) -> bool:
+    alternatives = [keyword] if isinstance(keyword, str) else keyword
+    return any(_phrase_found(words(alternative), written) for alternative in alternatives)
+
+
+def _keyword_name(keyword: str | list[str]) -> str:
+    return keyword if isinstance(keyword, str) else keyword[0]
+
+
+def _quoted_list(names: list[str]) -> str:
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _round_half_up(value: Decimal, places: str) -> Decimal:
+    return value.quantize(Decimal(places), rounding=ROUND_HALF_UP)
+
+
+def _grade_short_answer(question: ShortAnswerQuestion, answer: str | None) -> dict:
+    keywords = question.keywords
+    total = len(keywords)
+    concepts = "key concept" if total == 1 else "key concepts"
+    model_answer = f"Model answer: {question.explanation}"
+    if answer is None or not answer.strip():
+        names = _quoted_list([_keyword_name(keyword) for keyword in keywords])
+        feedback = f"Not answered. A good answer covers {names}. {model_answer}"
+        return {"correct": False, "score": 0.0, "feedback": feedback}
+    written = words(answer)
+    found, missing = [], []
+    for keyword in keywords:
+        (found if _keyword_found(keyword, written) else missing).append(_keyword_name(keyword))
+    score = _round_half_up(Decimal(POINTS_PER_QUESTION * len(found)) / Decimal(total), "0.1")
+    if not missing:
+        every = "the" if total == 1 else f"all {total}"
+        summary = f"You covered {every} {concepts}: {_quoted_list(found)}."
+    elif not found:
+        summary = f"You covered none of the {total} {concepts}. Missing: {_quoted_list(missing)}."
+    else:
+        summary = (
+            f"You covered {len(found)} of {total} {concepts}: {_quoted_list(found)}. "
+            f"Missing: {_quoted_list(missing)}."
+        )
+    return {
+        "correct": score >= CORRECT_SHORT_ANSWER_SCORE,
+        "score": float(score),
+        "feedback": f"{summary} {model_answer}",
+    }
+
+
+# --- grading -------------------------------------------------------------------------------
+
+
+def _grade_choice(
+    question: MultipleChoiceQuestion | TrueFalseQuestion, chosen: str | bool | None
+) -> dict:
+    if chosen is None:
+        return {"correct": False, "explanation": "Not answered."}
+    correct = chosen == question.correct_answer
+    selected = chosen if isinstance(chosen, str) else ("true" if chosen else "false")
+    template = question.explanation_correct if correct else question.explanation_incorrect
+    return {"correct": correct, "explanation": template.replace("{selected}", selected)}
+
+
+def grade_quiz(quiz: Quiz, chapter: Chapter, answers: dict[str, object]) -> QuizGrade:
+    """Grade `answers` (question id to answer, as submitted) for `quiz` of `chapter`."""
+    if quiz.chapter_id != chapter.chapter_id:
+        raise ValueError(f"{quiz.quiz_id} belongs to {quiz.chapter_id}, not {chapter.chapter_id}")
+    understood = _read_answers(quiz, answers)
+    details: dict[str, dict] = {}
+    points = Decimal(0)
+    to_review: set[str] = set()
+    for question in quiz.questions:
+        answer = understood[question.question_id]
+        if isinstance(question, ShortAnswerQuestion):
+            detail = _grade_short_answer(question, answer)
+            points += Decimal(str(detail["score"]))
+        else:
+            detail = _grade_choice(question, answer)
+            points += POINTS_PER_QUESTION if detail["correct"] else 0
+        if not detail["correct"]:
+            section = chapter.section(question.section_id)
+            if section is None:
+                raise ValueError(f"{quiz.quiz_id}: no section {question.section_id} in chapter")
+            detail["review"] = {
+                "chapter_id": chapter.chapter_id,
+                "section_id": section.section_id,
+                "section_title": section.title,
+            }
+            to_review.add(section.section_id)
+        details[question.question_id] = detail
+    score = _round_half_up(
+        Decimal(100) * points / (POINTS_PER_QUESTION * len(quiz.questions)), "0.01"
+    )
+    review_sections = [
+        {"chapter_id": chapter.chapter_id, "section_id": s.section_id, "section_title": s.title}
+        for s in chapter.sections_in_order()
+        if s.section_id in to_review
+    ]
+    return QuizGrade(
+        score=float(score),
+        passed=float(score) >= quiz.passing_score,
+        points=float(points),
+        grading_details=details,
+        review_sections=review_sections,
+        answers=dict(answers),
+    )
