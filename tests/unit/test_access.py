@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+
 from companion.domain.access import can_open, effective_tier
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
