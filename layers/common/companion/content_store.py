@@ -19,10 +19,17 @@ class ContentUnavailable(ServiceUnavailable):
 
 
 class S3ContentStore:
-    def __init__(self, bucket: str, endpoint_url: str | None, region: str) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        endpoint_url: str | None,
+        region: str,
+        credentials: tuple[str, str] | None = None,
+    ) -> None:
         self.bucket = bucket
         self.endpoint_url = endpoint_url
         self.region = region
+        self.credentials = credentials
 
     @property
     def description(self) -> str:
@@ -30,7 +37,7 @@ class S3ContentStore:
 
     @property
     def _client(self):
-        return _s3_client(self.endpoint_url, self.region)
+        return _s3_client(self.endpoint_url, self.region, self.credentials)
 
     def _call(self, operation, **kwargs):
         from botocore.exceptions import BotoCoreError, ClientError
@@ -75,7 +82,7 @@ class S3ContentStore:
 
 
 @lru_cache(maxsize=4)
-def _s3_client(endpoint_url: str | None, region: str):
+def _s3_client(endpoint_url: str | None, region: str, credentials: tuple[str, str] | None):
     import boto3
     from botocore.config import Config
 
@@ -87,7 +94,12 @@ def _s3_client(endpoint_url: str | None, region: str):
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
+    keys = (
+        {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]}
+        if credentials
+        else {}
+    )
+    return boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config, **keys)
 
 
 class LocalContentStore:
@@ -139,7 +151,13 @@ class LocalContentStore:
 def content_store() -> S3ContentStore | LocalContentStore:
     settings = get_settings()
     if settings.content_bucket:
+        credentials = None
+        if settings.content_access_key_id and settings.content_secret_access_key:
+            credentials = (settings.content_access_key_id, settings.content_secret_access_key)
         return S3ContentStore(
-            settings.content_bucket, settings.content_endpoint_url, settings.content_region
+            settings.content_bucket,
+            settings.content_endpoint_url,
+            settings.content_region,
+            credentials,
         )
     return LocalContentStore(settings.content_dir)

@@ -14,7 +14,13 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Secrets that may come from SSM instead of the environment.
-_SSM_BACKED = ("DATABASE_URL", "JWT_SECRET", "UPSTASH_REDIS_REST_TOKEN")
+_SSM_BACKED = (
+    "DATABASE_URL",
+    "JWT_SECRET",
+    "UPSTASH_REDIS_REST_TOKEN",
+    "CONTENT_ACCESS_KEY_ID",
+    "CONTENT_SECRET_ACCESS_KEY",
+)
 
 MIN_JWT_SECRET_BYTES = 32
 
@@ -35,6 +41,9 @@ class Settings(BaseSettings):
     content_bucket: str | None = None
     content_endpoint_url: str | None = None
     content_region: str = "auto"
+    # R2's own API token; unset, boto3 uses its usual credential chain (e.g. moto, AWS S3).
+    content_access_key_id: str | None = None
+    content_secret_access_key: str | None = None
     # Local content store (a folder laid out like the bucket) when no bucket is set.
     content_dir: str = ".companion/bucket"
 
