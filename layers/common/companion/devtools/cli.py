@@ -87,7 +87,9 @@ def cmd_dev(args: argparse.Namespace) -> int:
     _say("Migrating the database to the latest revision ...")
     migrations.upgrade(database_direct)
 
-    if not (os.environ.get("UPSTASH_REDIS_REST_URL") and os.environ.get("UPSTASH_REDIS_REST_TOKEN")):
+    if not (
+        os.environ.get("UPSTASH_REDIS_REST_URL") and os.environ.get("UPSTASH_REDIS_REST_TOKEN")
+    ):
         from companion.devtools.upstash_local import serve_in_background
 
         token = secrets.token_urlsafe(24)
@@ -166,9 +168,13 @@ def cmd_set_tier(args: argparse.Namespace) -> int:
     _load_local_settings()
     from companion.devtools.admin import set_tier
 
-    expires = datetime.fromisoformat(args.expires) if args.expires else None
-    with contextlib.redirect_stdout(sys.stderr):
-        result = set_tier(args.email, args.tier, expires)
+    try:
+        expires = datetime.fromisoformat(args.expires) if args.expires else None
+        with contextlib.redirect_stdout(sys.stderr):
+            result = set_tier(args.email, args.tier, expires)
+    except (ValueError, LookupError) as exc:
+        _say(f"companion set-tier: {exc}")
+        return 2
     print(json.dumps(result, indent=2, default=str))
     return 0
 

@@ -79,8 +79,11 @@ def create_gateway(instances: int = 4):
         payload = result.get("body") or ""
         data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
         await send(
-            {"type": "http.response.start", "status": result["statusCode"],
-             "headers": response_headers}
+            {
+                "type": "http.response.start",
+                "status": result["statusCode"],
+                "headers": response_headers,
+            }
         )
         await send({"type": "http.response.body", "body": data})
 
@@ -90,5 +93,11 @@ def create_gateway(instances: int = 4):
 def serve(host: str, port: int, instances: int = 4) -> None:
     import uvicorn
 
-    uvicorn.run(create_gateway(instances), host=host, port=port, log_level="warning",
-                access_log=False, lifespan="off")
+    uvicorn.run(
+        create_gateway(instances),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+    )
