@@ -88,6 +88,11 @@ class GuardBodyMiddleware:
                 await response(scope, receive, send)
                 return
 
+        # Every body is JSON (API.md); read it as such whatever content type a client sent
+        # (curl -d says form-urlencoded), rather than answer a puzzling 400.
+        headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
+        scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+
         replayed = False
 
         async def replay():
