@@ -3,6 +3,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from companion.domain.content_models import Chapter
 from companion.domain.search import SearchIndex
 from companion.domain.text import stems
