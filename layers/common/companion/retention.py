@@ -22,18 +22,16 @@ completion, so deleting old attempts never changes what the student sees there.
 
 from __future__ import annotations
 
-import gzip
-import json
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from uuid import UUID
 
 from companion import db
-from companion.formats import iso, number
+from companion.formats import iso
 from companion.observability import logger
 from companion.repositories import retention as queries
 
@@ -72,30 +70,15 @@ def archive_key(first_row: dict[str, Any]) -> str:
     )
 
 
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return iso(value)
-    if isinstance(value, Decimal):
-        return number(value)
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    raise TypeError(f"cannot archive a {type(value).__name__}")
-
-
-def archive_bytes(rows: list[dict[str, Any]]) -> bytes:
-    """The rows as gzip JSON lines, one full row per line, byte-identical for equal rows."""
-    text = "".join(
-        json.dumps(row, default=_json_value, ensure_ascii=False, separators=(",", ":")) + "\n"
-        for row in rows
-    )
-    return gzip.compress(text.encode("utf-8"), compresslevel=6, mtime=0)
-
-
-def read_archive(data: bytes) -> list[dict[str, Any]]:
-    """The rows of one archive object, as written."""
-    return [json.loads(line) for line in gzip.decompress(data).decode("utf-8").splitlines()]
+def archive_bytes(lines: Iterable[str]) -> bytes:
+    """JSON lines, gzip-compressed as they come (no second copy of the batch's text); the
+    header carries no timestamp, so the same lines always give the same bytes."""
+    # Level 1: about four times faster than the default 6 on these rows, for a fifth more
+    # bytes; the Lambda's CPU time is scarcer than the bucket's storage.
+    compressor = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip framing
+    chunks = [compressor.compress(line.encode("utf-8") + b"\n") for line in lines]
+    chunks.append(compressor.flush())
+    return b"".join(chunks)
 
 
 def prune_attempts(
@@ -139,7 +122,7 @@ def prune_attempts(
         started = time.monotonic()
         rows = db.run(
             lambda conn, after=after: queries.oldest_batch(
-                conn, cutoff=cutoff, after=after, limit=batch_size, full_rows=not dry_run
+                conn, cutoff=cutoff, after=after, limit=batch_size, with_lines=not dry_run
             )
         )
         if not rows:
@@ -149,7 +132,7 @@ def prune_attempts(
             summary.would_archive += len(rows)
         else:
             key = archive_key(rows[0])
-            store.put(key, archive_bytes(rows), "application/gzip")
+            store.put(key, archive_bytes(row["line"] for row in rows), "application/gzip")
             summary.archive_keys.append(key)
             summary.archived += len(rows)
             ids = [row["id"] for row in rows]

@@ -6,22 +6,27 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+# Each row as one JSON object, built by the server: every column (a column added later is
+# archived too), numbers as numbers, the JSON columns as JSON, instants as ISO-8601 in UTC
+# (the transaction's TimeZone, set below).
+_ARCHIVE_LINE = "row_to_json(a)::text AS line"
+
 # Keyset pagination in (submitted_at, id) order, never OFFSET: each batch starts at the
 # index position after the previous one, so every batch costs the same however deep the
 # run is. `submitted_at >= after` lets the submitted_at index bound the scan; the row
 # comparison then breaks ties between rows stamped with the same instant.
 _AFTER = """
-   AND submitted_at >= %(after_at)s
-   AND (submitted_at, id) > (%(after_at)s, %(after_id)s)
+   AND a.submitted_at >= %(after_at)s
+   AND (a.submitted_at, a.id) > (%(after_at)s, %(after_id)s)
 """
 
 
-def _batch_sql(columns: str, after: bool) -> str:
+def _batch_sql(with_lines: bool, after: bool) -> str:
     return f"""
-        SELECT {columns}
-          FROM quiz_attempts
-         WHERE submitted_at < %(cutoff)s {_AFTER if after else ""}
-         ORDER BY submitted_at, id
+        SELECT a.id, a.submitted_at {"," + _ARCHIVE_LINE if with_lines else ""}
+          FROM quiz_attempts AS a
+         WHERE a.submitted_at < %(cutoff)s {_AFTER if after else ""}
+         ORDER BY a.submitted_at, a.id
          LIMIT %(limit)s
     """
 
@@ -32,18 +37,16 @@ def oldest_batch(
     cutoff: datetime,
     after: tuple[datetime, UUID] | None,
     limit: int,
-    full_rows: bool = True,
+    with_lines: bool = True,
 ) -> list[dict[str, Any]]:
-    """Up to `limit` attempts submitted before `cutoff`, oldest first, after the `after` key.
-
-    Full rows (every column, so the archive keeps whatever the table holds) or, for a dry
-    run, just the keys.
-    """
-    columns = "*" if full_rows else "id, submitted_at"
+    """Up to `limit` attempts submitted before `cutoff`, oldest first, after the `after` key:
+    their id and submitted_at and, unless a dry run needs only those, their archive line."""
     params: dict[str, Any] = {"cutoff": cutoff, "limit": limit}
     if after is not None:
         params["after_at"], params["after_id"] = after
-    return conn.execute(_batch_sql(columns, after is not None), params).fetchall()
+    with conn.transaction():
+        conn.execute("SET LOCAL TimeZone = 'UTC'")
+        return conn.execute(_batch_sql(with_lines, after is not None), params).fetchall()
 
 
 def delete_archived(conn, ids: list[UUID], cutoff: datetime) -> int:
