@@ -1,0 +1,370 @@
+"""Cold start of every function against a FastAPI + Mangum hello world, in the same run.
+
+Each measurement is a fresh Python process that imports one handler module by its file
+path (as the Lambda runtime does) and times, with time.perf_counter inside the process,
+the import until `handler` exists; then it hands the handler one real API Gateway event
+and times that first (cold) request. The hello world is a bare FastAPI app wrapped by
+Mangum, built the same way. Rounds interleave all targets so drift on the machine hits
+each alike. The goal (issue 8): no function's import above 1.25x the hello world's.
+
+For a function over the goal, `python -X importtime` names the packages it imports that
+the hello world does not, with their cost and the module that pulls each in.
+
+    .venv/bin/python tests/benchmarks/bench_cold_start.py [--rounds 15] [--no-record]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import _stack
+
+GOAL_RATIO = 1.25
+
+# Runs in the fresh process: argv = module name, file path; stdin = the event (or empty).
+# The figures go to stderr behind a marker: stdout carries Powertools' log lines.
+PROBE = r"""
+import time
+started = time.perf_counter()
+import importlib.util
+import sys
+
+name, path = sys.argv[1], sys.argv[2]
+spec = importlib.util.spec_from_file_location(name, path)
+module = importlib.util.module_from_spec(spec)
+sys.modules[name] = module
+spec.loader.exec_module(module)
+handler = module.handler
+import_ms = (time.perf_counter() - started) * 1000
+
+import json
+
+event_text = sys.stdin.read()
+first_ms, status = None, None
+if event_text:
+    class Context:
+        aws_request_id = "cold-start"
+        function_name = name
+        function_version = "$LATEST"
+        memory_limit_in_mb = 512
+        invoked_function_arn = "arn:aws:lambda:local:000000000000:function:" + name
+        log_group_name = "/aws/lambda/" + name
+        log_stream_name = "cold-start"
+
+        def get_remaining_time_in_millis(self):
+            return 300_000
+
+    event = json.loads(event_text)
+    started = time.perf_counter()
+    result = handler(event, Context())
+    first_ms = (time.perf_counter() - started) * 1000
+    status = result.get("statusCode", 200) if isinstance(result, dict) else None
+print("BENCH_RESULT " + json.dumps({"import_ms": import_ms, "first_ms": first_ms,
+                                    "status": status}), file=sys.stderr)
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    label: str
+    module_name: str
+    path: Path
+    request: str  # what the first request is, for the table
+    event: dict | None
+
+
+@dataclass
+class Figures:
+    import_ms: list[float]
+    first_ms: list[float]
+    statuses: set
+
+
+def probe(target: Target) -> dict:
+    completed = subprocess.run(
+        [sys.executable, "-c", PROBE, target.module_name, str(target.path)],
+        input=json.dumps(target.event) if target.event is not None else "",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=os.environ.copy(),
+        cwd=_stack.REPO_ROOT,
+    )
+    for line in reversed(completed.stderr.splitlines()):
+        if line.startswith("BENCH_RESULT "):
+            return json.loads(line.removeprefix("BENCH_RESULT "))
+    raise RuntimeError(f"{target.label} did not start:\n{completed.stderr[-3000:]}")
+
+
+def targets(token: str) -> list[Target]:
+    from companion.devtools import template
+    from companion.devtools.invoke import api_gateway_event
+
+    hello = _stack.WORK_DIR / "hello_world_app.py"
+    hello.parent.mkdir(parents=True, exist_ok=True)
+    hello.write_text(_stack.HELLO_WORLD_SOURCE)
+    auth = _stack.headers_for(token)
+    requests = {
+        "AuthFunction": ("GET", "/v1/me"),
+        "ContentFunction": ("GET", "/v1/chapters"),
+        "QuizFunction": ("GET", "/v1/quizzes/01-quiz"),
+        "ProgressFunction": ("GET", "/v1/progress"),
+    }
+    found = [
+        Target(
+            "hello world",
+            "hello_world_app",
+            hello,
+            "GET /health",
+            api_gateway_event("GET", "/health"),
+        )
+    ]
+    for logical_id, (code_dir, handler) in template.function_handlers().items():
+        module_path = handler.rpartition(".")[0]
+        path = code_dir / (module_path.replace(".", "/") + ".py")
+        if logical_id in requests:
+            method, route = requests[logical_id]
+            event = api_gateway_event(method, route, headers=auth)
+            request = f"{method} {route}"
+        else:  # PruneFunction: its daily schedule's event, as a dry run
+            event = {"retention_days": 90, "dry_run": True}
+            request = "schedule (dry run)"
+        found.append(Target(logical_id, f"companion_fn_{code_dir.name}", path, request, event))
+    return found
+
+
+# --- which imports cost what (python -X importtime) ---------------------------------------
+
+_IMPORTTIME = re.compile(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
+
+
+def import_tree(target: Target) -> tuple[dict[str, float], dict[str, str]]:
+    """(self ms per module, the module that imported each) for one import of the target."""
+    code = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location({target.module_name!r}, "
+        f"{str(target.path)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        f"sys.modules[{target.module_name!r}] = module\n"
+        "spec.loader.exec_module(module)\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=_stack.REPO_ROOT,
+    )
+    self_ms: dict[str, float] = {}
+    parent: dict[str, str] = {}
+    pending: list[tuple[int, str]] = []  # (depth, module): children are printed first
+    for line in completed.stderr.splitlines():
+        match = _IMPORTTIME.match(line)
+        if not match:
+            continue
+        depth, module = len(match.group(3)) // 2, match.group(4)
+        self_ms[module] = int(match.group(1)) / 1000
+        while pending and pending[-1][0] > depth:
+            child_depth, child = pending.pop()
+            if child_depth == depth + 1:
+                parent[child] = module
+        pending.append((depth, module))
+    for _depth, module in pending:
+        parent.setdefault(module, target.module_name)
+    return self_ms, parent
+
+
+def root(module: str) -> str:
+    return module.split(".", 1)[0]
+
+
+def import_offenders(target: Target, hello: Target, runs: int = 3) -> list[tuple[str, float, str]]:
+    """Packages the target imports beyond the hello world: (package, ms, imported by)."""
+    extra: dict[str, list[float]] = defaultdict(list)
+    importer: dict[str, str] = {}
+    hello_modules = set()
+    for _ in range(runs):
+        hello_modules |= set(import_tree(hello)[0])
+    for _ in range(runs):
+        self_ms, parent = import_tree(target)
+        per_package: dict[str, float] = defaultdict(float)
+        for module, cost in self_ms.items():
+            if module not in hello_modules:
+                per_package[root(module)] += cost
+        for package, cost in per_package.items():
+            extra[package].append(cost)
+        for module in self_ms:
+            package = root(module)
+            if module in hello_modules or package in importer:
+                continue
+            # The chain from our own code down to the first module of this package.
+            chain, seen = [module], {module}
+            up = parent.get(module)
+            while up and up not in seen and not _ours(chain[-1]):
+                chain.append(up)
+                seen.add(up)
+                up = parent.get(up)
+            first_ours = next((name for name in chain if _ours(name)), chain[-1])
+            importer[package] = first_ours
+    offenders = [
+        (package, statistics.median(costs), importer.get(package, "?"))
+        for package, costs in extra.items()
+        if package not in ("companion", target.module_name)
+    ]
+    return sorted(offenders, key=lambda item: -item[1])
+
+
+def _ours(module: str) -> bool:
+    return module.startswith(("companion", "companion_fn_"))
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument(
+        "--explain-all",
+        action="store_true",
+        help="list the extra imports of every function, not only those over the goal",
+    )
+    parser.add_argument("--no-record", action="store_true", help="print only")
+    options = parser.parse_args()
+
+    stack = _stack.start_stack("companion_bench_cold")
+    try:
+        student = _stack.register_student(wait_for_auth_seconds=600)
+        all_targets = targets(student.token)
+        hello = all_targets[0]
+        print("warming up (compiles bytecode, fills the content cache)", file=sys.stderr)
+        broken = {}
+        for target in all_targets:
+            try:
+                first = probe(target)
+            except RuntimeError as exc:
+                broken[target.label] = str(exc).splitlines()[-1]
+                print(f"skipping {target.label}: {broken[target.label]}", file=sys.stderr)
+                continue
+            if first["status"] not in (None, 200):
+                raise RuntimeError(f"{target.label}: first request answered {first['status']}")
+        if hello.label in broken:
+            raise SystemExit("the hello world does not start")
+        all_targets = [target for target in all_targets if target.label not in broken]
+        figures = {target.label: Figures([], [], set()) for target in all_targets}
+        for number in range(1, options.rounds + 1):
+            for target in all_targets:
+                result = probe(target)
+                figures[target.label].import_ms.append(result["import_ms"])
+                if result["first_ms"] is not None:
+                    figures[target.label].first_ms.append(result["first_ms"])
+                figures[target.label].statuses.add(result["status"])
+            print(f"round {number}/{options.rounds} done", file=sys.stderr)
+
+        hello_import = _stack.summarise(figures[hello.label].import_ms)
+        hello_first = _stack.summarise(figures[hello.label].first_ms)
+        rows, over_goal = [], []
+        for target in all_targets:
+            data = figures[target.label]
+            imported = _stack.summarise(data.import_ms)
+            first = _stack.summarise(data.first_ms)
+            ratio = imported.p50 / hello_import.p50
+            if target is not hello and ratio > GOAL_RATIO:
+                over_goal.append(target)
+            rows.append(
+                [
+                    target.label,
+                    _stack.ms(imported.p50),
+                    _stack.ms(imported.p90),
+                    _stack.ms(min(data.import_ms)),
+                    f"{ratio:.2f}x" + (" **over**" if ratio > GOAL_RATIO else ""),
+                    f"{min(data.import_ms) / min(figures[hello.label].import_ms):.2f}x",
+                    f"{target.request}",
+                    _stack.ms(first.p50),
+                    _stack.ms(first.p90),
+                    _stack.ms(imported.p50 + first.p50),
+                    ", ".join(str(status) for status in sorted(data.statuses, key=str)),
+                ]
+            )
+        table = _stack.markdown_table(
+            [
+                "target",
+                "import p50 ms",
+                "import p90 ms",
+                "import min ms",
+                "import vs hello (p50)",
+                "vs hello (min)",
+                "first request",
+                "first p50 ms",
+                "first p90 ms",
+                "import + first p50 ms",
+                "status",
+            ],
+            rows,
+        )
+        print(table)
+
+        offender_text = []
+        explained = [t for t in all_targets[1:] if options.explain_all or t in over_goal]
+        for target in explained:
+            print(f"\n{target.label}: what it imports beyond the hello world")
+            offenders = import_offenders(target, hello)
+            lines = [
+                f"- `{package}` +{cost:.0f} ms (first imported through `{importer}`)"
+                for package, cost, importer in offenders
+                if cost >= 5
+            ]
+            print("\n".join(lines))
+            offender_text.append(
+                f"**{target.label}** imports, beyond the hello world (self time of each "
+                f"package's modules, median of 3 `-X importtime` runs, 5 ms and up):\n\n"
+                + "\n".join(lines)
+            )
+
+        verdict = (
+            f"Every function is within {GOAL_RATIO}x of the hello world."
+            if not over_goal
+            else f"Over {GOAL_RATIO}x: " + ", ".join(target.label for target in over_goal) + "."
+        )
+        body = "\n\n".join(
+            [
+                _stack.run_header(_stack.this_command(), stack.direct_url),
+                f"{options.rounds} rounds; each round starts one fresh `python` process per "
+                "target. *Import* is timed inside the process with `time.perf_counter`, from "
+                "before `importlib` loads the handler module by its file path until `handler` "
+                "exists (the app is built at import). *First request* is the handler's first "
+                "call on a real API Gateway event in that process: settings, the pooled "
+                "database connection through PgBouncer, the cache client, the course from "
+                "the (warm) Upstash cache. The hello world is `FastAPI()` with one route "
+                "wrapped by `Mangum`, built the same way in the same rounds. "
+                f"Goal: import at most {GOAL_RATIO}x the hello world's.",
+                table,
+                f"Hello world: import p50 {_stack.ms(hello_import.p50)} ms, first request p50 "
+                f"{_stack.ms(hello_first.p50)} ms. {verdict} The goal is judged on the "
+                "medians; the minimums, least disturbed by whatever else the machine runs, "
+                "are shown beside them.",
+                *offender_text,
+                *[
+                    f"Not measured, {label} did not start: `{error}`"
+                    for label, error in broken.items()
+                ],
+            ]
+        )
+        if not options.no_record:
+            _stack.record_section("Cold start", body)
+            print(f"\nrecorded in {_stack.BENCHMARKS_MD}", file=sys.stderr)
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    main()
