@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from psycopg.types.json import Jsonb
-
 from companion.formats import iso, number
 
 DETAIL_COLUMNS = """
@@ -51,6 +49,8 @@ def insert(
     A concurrent insert with the same key waits on the unique index until the first
     transaction ends, so exactly one row is ever stored for a key.
     """
+    from psycopg.types.json import Jsonb  # psycopg loads with the first query, not at import
+
     return conn.execute(
         f"""
         INSERT INTO quiz_attempts
