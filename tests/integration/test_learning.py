@@ -153,6 +153,10 @@ def test_malformed_bodies_are_4xx(new_student):
     assert response.status == 413 and response["code"] == "payload_too_large"
     nul = student.post("/v1/quizzes/01-quiz/submit", {"answers": {"q10": "a\u0000b"}})
     assert nul.status == 422
+    raw_nul = student.request(
+        "POST", "/v1/quizzes/01-quiz/submit", raw_body='{"answers": {"q10": "a\x00b"}}'
+    )
+    assert raw_nul.status == 400 and raw_nul["code"] == "bad_request"
 
 
 def test_attempts_are_private(new_student):
