@@ -1,6 +1,8 @@
 """AuthFunction: register, login, profile, GDPR export and delete."""
 
-from fastapi import Response
+from typing import Annotated
+
+from fastapi import Query, Response
 
 from companion import accounts
 from companion.accounts import LoginBody, ProfileChanges, RegisterBody
@@ -31,8 +33,18 @@ def update_profile(student: Student, body: ProfileChanges):
 
 
 @app.get("/v1/me/export")
-def export_my_data(student: Student):
-    return accounts.export(student)
+def export_my_data(
+    student: Student,
+    attempts_limit: Annotated[
+        int | None,
+        Query(ge=1, le=100, description="At most this many quiz attempts (oldest first)."),
+    ] = None,
+    attempts_after: Annotated[
+        str | None,
+        Query(max_length=36, description="The quiz_attempts_next of the previous page."),
+    ] = None,
+):
+    return accounts.export(student, attempts_limit, attempts_after)
 
 
 @app.delete("/v1/me", status_code=204)

@@ -139,19 +139,27 @@ def test_progress_streak_and_attempt_lists_fit_after_thirty_submissions(new_stud
         assert len(attempts["attempts"]) == SUBMISSIONS // len(quiz_ids)
 
 
-@pytest.mark.xfail(
-    raises=TooLargeForActions,
-    strict=True,
-    reason=(
-        "Known defect: each exported attempt repeats its full grading text (about 4,600 "
-        "characters), so the export passes 100,000 characters after about 21 attempts "
-        "(137,000 at 30). Remove this marker once the export is bounded."
-    ),
-)
-def test_the_data_export_fits_after_thirty_submissions(new_student, model_answers):
+def test_the_data_export_fits_page_by_page_and_the_pages_hold_every_attempt(
+    new_student, model_answers
+):
+    """An unpaged export holds every attempt (and grows with them, ~4,600 characters
+    each); an Actions client pages it with attempts_limit, and each page fits."""
     student = new_student(tier="premium")
     study_and_submit(student, model_answers)
-    export = student.get("/v1/me/export")
-    assert export.status == 200
-    assert len(export["quiz_attempts"]) == SUBMISSIONS
-    assert_fits(export, "GET /v1/me/export")
+    everything = student.get("/v1/me/export")
+    assert everything.status == 200
+    assert len(everything["quiz_attempts"]) == SUBMISSIONS
+    assert everything["quiz_attempts_next"] is None
+
+    paged, cursor = [], None
+    while True:
+        query = {"attempts_limit": 10, **({"attempts_after": cursor} if cursor else {})}
+        page = student.get("/v1/me/export", query=query)
+        assert page.status == 200
+        assert_fits(page, "GET /v1/me/export?attempts_limit=10")
+        paged.extend(page["quiz_attempts"])
+        cursor = page["quiz_attempts_next"]
+        if cursor is None:
+            break
+    assert paged == everything["quiz_attempts"]
+    assert student.get("/v1/me/export", query={"attempts_after": "nope"}).status == 422

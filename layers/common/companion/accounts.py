@@ -18,8 +18,8 @@ from companion import cache, db, security, throttle
 from companion.deps import CurrentStudent, iso
 from companion.domain.access import effective_tier
 from companion.domain.streaks import is_valid_timezone
-from companion.errors import EmailTaken, InvalidCredentials, Unauthorized
-from companion.repositories import students
+from companion.errors import EmailTaken, InvalidCredentials, InvalidInput, Unauthorized
+from companion.repositories import attempts, students
 
 # The seed's format rule (the students table checks the same).
 EMAIL_FORMAT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -201,17 +201,34 @@ def update_profile(student: CurrentStudent, body: ProfileChanges) -> dict[str, A
 # --- GDPR: export and delete ----------------------------------------------------------------
 
 
-def export(student: CurrentStudent) -> dict[str, Any]:
-    """Every row held about the student, machine-readable, never the password hash."""
-    rows = db.run(lambda conn: students.export_rows(conn, student.id), transaction=True)
+def export(
+    student: CurrentStudent, attempts_limit: int | None = None, attempts_after: str | None = None
+) -> dict[str, Any]:
+    """Every row held about the student, machine-readable, never the password hash.
+
+    Without a limit, every attempt. With one (a chat client must stay under its response
+    size limit), one page of attempts and `quiz_attempts_next`, the cursor for the next.
+    """
+    if attempts_after is not None and not attempts.looks_like_id(attempts_after):
+        raise InvalidInput("attempts_after must be a quiz_attempts_next value from an export.")
+    rows = db.run(
+        lambda conn: students.export_rows(conn, student.id, attempts_limit, attempts_after),
+        transaction=True,
+    )
     if rows is None:
         raise Unauthorized("This account no longer exists. Please register again.")
+    page = rows["quiz_attempts"]
+    following = None
+    if attempts_limit is not None and len(page) > attempts_limit:
+        page = page[:attempts_limit]
+        following = str(page[-1]["attempt_id"])
     streak = rows["streak"]
     return {
         "exported_at": iso(datetime.now(UTC)),
         "student": profile_view(rows["student"]),
         "chapter_progress": [_plain(row) for row in rows["chapter_progress"]],
-        "quiz_attempts": [_plain(row) for row in rows["quiz_attempts"]],
+        "quiz_attempts": [_plain(row) for row in page],
+        "quiz_attempts_next": following,
         "streak": _plain(streak) if streak is not None else None,
     }
 

@@ -99,10 +99,11 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/v1/me/export"): Operation(
         "exportMyData",
         "Everything stored about the student.",
-        "Returns every record held about the student as JSON: profile, chapter progress, "
-        "every quiz attempt with answers and grading, and the streak. Use only when the "
-        "student asks for a copy of their data.",
-        "exported_at, student, chapter_progress, quiz_attempts and streak.",
+        "Returns every record held about the student: profile, chapter progress, quiz "
+        "attempts with answers and grading, and the streak. Only when the student asks for "
+        "their data. Pass attempts_limit=10 and follow quiz_attempts_next page by page.",
+        "exported_at, student, chapter_progress, quiz_attempts (one page), quiz_attempts_next "
+        "(the cursor for the next page, null at the end) and streak.",
         (401, 503),
     ),
     ("GET", "/v1/chapters"): Operation(

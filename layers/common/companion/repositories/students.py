@@ -85,9 +85,15 @@ def delete(conn, student_id: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
-def export_rows(conn, student_id: str) -> dict[str, Any] | None:
+def export_rows(
+    conn, student_id: str, attempts_limit: int | None = None, attempts_after: str | None = None
+) -> dict[str, Any] | None:
     """Every row held about the student, as stored (no password hash), or None when the
-    student does not exist. Run in a transaction: the reads are one snapshot."""
+    student does not exist. Run in a transaction: the reads are one snapshot.
+
+    Attempts come oldest first; with `attempts_limit`, one page of them after the attempt
+    `attempts_after` (keyset on submitted_at, id), one more row read to tell if more follow.
+    """
     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
     student = get(conn, student_id)
     if student is None:
@@ -104,13 +110,22 @@ def export_rows(conn, student_id: str) -> dict[str, Any] | None:
     ).fetchall()
     quiz_attempts = conn.execute(
         """
-        SELECT id AS attempt_id, quiz_id, chapter_id, score, passed,
-               answers_json AS answers, grading_details_json AS grading_details, submitted_at
-          FROM quiz_attempts
-         WHERE student_id = %s
-         ORDER BY submitted_at, id
+        SELECT a.id AS attempt_id, a.quiz_id, a.chapter_id, a.score, a.passed,
+               a.answers_json AS answers, a.grading_details_json AS grading_details,
+               a.submitted_at, a.idempotency_key
+          FROM quiz_attempts a
+         WHERE a.student_id = %(student)s
+           AND (%(after)s::uuid IS NULL OR (a.submitted_at, a.id) > (
+                SELECT submitted_at, id FROM quiz_attempts
+                 WHERE id = %(after)s::uuid AND student_id = %(student)s))
+         ORDER BY a.submitted_at, a.id
+         LIMIT %(limit)s
         """,
-        (student_id,),
+        {
+            "student": student_id,
+            "after": attempts_after,
+            "limit": attempts_limit + 1 if attempts_limit else None,
+        },
     ).fetchall()
     return {
         "student": student,
