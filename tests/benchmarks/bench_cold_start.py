@@ -30,6 +30,18 @@ import _stack
 
 GOAL_RATIO = 1.25
 
+# FastAPI (0.165 here) imports pydantic.v1, to refuse v1 models, the first time a route
+# declares a parameter; the bare hello world has none, every function has some.
+HELLO_WORLD_WITH_PARAMETER_SOURCE = (
+    _stack.HELLO_WORLD_SOURCE
+    + """
+
+@app.get("/hello/{name}")
+def hello(name: str):
+    return {"hello": name}
+"""
+)
+
 # Runs in the fresh process: argv = module name, file path; stdin = the event (or empty).
 # The figures go to stderr behind a marker: stdout carries Powertools' log lines.
 PROBE = r"""
@@ -80,6 +92,7 @@ class Target:
     path: Path
     request: str  # what the first request is, for the table
     event: dict | None
+    info: bool = False  # shown for comparison, not held to the goal
 
 
 @dataclass
@@ -119,6 +132,8 @@ def targets(token: str) -> list[Target]:
         "QuizFunction": ("GET", "/v1/quizzes/01-quiz"),
         "ProgressFunction": ("GET", "/v1/progress"),
     }
+    with_parameter = _stack.WORK_DIR / "hello_world_parameter_app.py"
+    with_parameter.write_text(HELLO_WORLD_WITH_PARAMETER_SOURCE)
     found = [
         Target(
             "hello world",
@@ -128,6 +143,16 @@ def targets(token: str) -> list[Target]:
             api_gateway_event("GET", "/health"),
         )
     ]
+    found.append(
+        Target(
+            "(info) hello world + a route with a path parameter",
+            "hello_world_parameter_app",
+            with_parameter,
+            "GET /health",
+            api_gateway_event("GET", "/health"),
+            info=True,
+        )
+    )
     for logical_id, (code_dir, handler) in template.function_handlers().items():
         module_path = handler.rpartition(".")[0]
         path = code_dir / (module_path.replace(".", "/") + ".py")
@@ -188,43 +213,45 @@ def root(module: str) -> str:
 
 
 def import_offenders(target: Target, hello: Target, runs: int = 3) -> list[tuple[str, float, str]]:
-    """Packages the target imports beyond the hello world: (package, ms, imported by)."""
-    extra: dict[str, list[float]] = defaultdict(list)
-    importer: dict[str, str] = {}
-    hello_modules = set()
+    """What the target imports beyond the hello world, as (entry module, ms, imported by).
+
+    Every module the hello world does not import is charged to its entry: the outermost
+    module of the chain that pulled it in, below our own code or the hello world's modules
+    (`pydantic_settings` from companion.settings, say). Costs are self times summed over the
+    entry's modules, median of `runs` imports.
+    """
+    hello_modules: set[str] = set()
     for _ in range(runs):
         hello_modules |= set(import_tree(hello)[0])
+    extra: dict[str, list[float]] = defaultdict(list)
+    importer: dict[str, str] = {}
     for _ in range(runs):
         self_ms, parent = import_tree(target)
-        per_package: dict[str, float] = defaultdict(float)
+        per_entry: dict[str, float] = defaultdict(float)
         for module, cost in self_ms.items():
-            if module not in hello_modules:
-                per_package[root(module)] += cost
-        for package, cost in per_package.items():
-            extra[package].append(cost)
-        for module in self_ms:
-            package = root(module)
-            if module in hello_modules or package in importer:
+            if _ours(module):
+                per_entry["companion (the layer's own modules)"] += cost
                 continue
-            # The chain from our own code down to the first module of this package.
-            chain, seen = [module], {module}
-            up = parent.get(module)
-            while up and up not in seen and not _ours(chain[-1]):
-                chain.append(up)
-                seen.add(up)
-                up = parent.get(up)
-            first_ours = next((name for name in chain if _ours(name)), chain[-1])
-            importer[package] = first_ours
+            if module in hello_modules:
+                continue
+            entry, seen = module, {module}
+            up = parent.get(entry)
+            while up and up not in hello_modules and not _ours(up) and up not in seen:
+                entry, up = up, parent.get(up)
+                seen.add(entry)
+            per_entry[entry] += cost
+            importer.setdefault(entry, up or target.module_name)
+        importer.setdefault("companion (the layer's own modules)", target.module_name)
+        for entry, cost in per_entry.items():
+            extra[entry].append(cost)
     offenders = [
-        (package, statistics.median(costs), importer.get(package, "?"))
-        for package, costs in extra.items()
-        if package not in ("companion", target.module_name)
+        (entry, statistics.median(costs), importer[entry]) for entry, costs in extra.items()
     ]
     return sorted(offenders, key=lambda item: -item[1])
 
 
 def _ours(module: str) -> bool:
-    return module.startswith(("companion", "companion_fn_"))
+    return module == "companion" or module.startswith(("companion.", "companion_fn_"))
 
 
 # --- the run -----------------------------------------------------------------------------
@@ -278,7 +305,7 @@ def main() -> None:
             imported = _stack.summarise(data.import_ms)
             first = _stack.summarise(data.first_ms)
             ratio = imported.p50 / hello_import.p50
-            if target is not hello and ratio > GOAL_RATIO:
+            if target is not hello and not target.info and ratio > GOAL_RATIO:
                 over_goal.append(target)
             rows.append(
                 [
@@ -286,7 +313,7 @@ def main() -> None:
                     _stack.ms(imported.p50),
                     _stack.ms(imported.p90),
                     _stack.ms(min(data.import_ms)),
-                    f"{ratio:.2f}x" + (" **over**" if ratio > GOAL_RATIO else ""),
+                    f"{ratio:.2f}x" + (" **over**" if target in over_goal else ""),
                     f"{min(data.import_ms) / min(figures[hello.label].import_ms):.2f}x",
                     f"{target.request}",
                     _stack.ms(first.p50),
@@ -314,20 +341,28 @@ def main() -> None:
         print(table)
 
         offender_text = []
-        explained = [t for t in all_targets[1:] if options.explain_all or t in over_goal]
+        explained = [
+            t for t in all_targets[1:] if t in over_goal or (options.explain_all and not t.info)
+        ]
         for target in explained:
             print(f"\n{target.label}: what it imports beyond the hello world")
             offenders = import_offenders(target, hello)
             lines = [
-                f"- `{package}` +{cost:.0f} ms (first imported through `{importer}`)"
-                for package, cost, importer in offenders
+                f"- `{entry}` +{cost:.0f} ms"
+                + ("" if entry.startswith("companion ") else f", imported by `{importer}`")
+                + (
+                    " (at module level or in a call made then)"
+                    if importer == target.module_name and not entry.startswith("companion ")
+                    else ""
+                )
+                for entry, cost, importer in offenders
                 if cost >= 5
             ]
             print("\n".join(lines))
             offender_text.append(
-                f"**{target.label}** imports, beyond the hello world (self time of each "
-                f"package's modules, median of 3 `-X importtime` runs, 5 ms and up):\n\n"
-                + "\n".join(lines)
+                f"**{target.label}** imports, beyond the hello world (each entry with what it "
+                "pulls in, self times summed, median of 3 `python -X importtime` runs, 5 ms "
+                "and up):\n\n" + "\n".join(lines)
             )
 
         verdict = (
@@ -346,7 +381,10 @@ def main() -> None:
                 "database connection through PgBouncer, the cache client, the course from "
                 "the (warm) Upstash cache. The hello world is `FastAPI()` with one route "
                 "wrapped by `Mangum`, built the same way in the same rounds. "
-                f"Goal: import at most {GOAL_RATIO}x the hello world's.",
+                f"Goal: import at most {GOAL_RATIO}x the hello world's. The *(info)* row adds "
+                "one route with a path parameter to the hello world: FastAPI imports "
+                "`pydantic.v1` the first time a route declares a parameter (to refuse v1 "
+                "models), a cost every real app pays and the bare hello world does not.",
                 table,
                 f"Hello world: import p50 {_stack.ms(hello_import.p50)} ms, first request p50 "
                 f"{_stack.ms(hello_first.p50)} ms. {verdict} The goal is judged on the "

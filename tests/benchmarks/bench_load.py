@@ -371,9 +371,10 @@ def report(
         sections.append(f"{titles[phase]}\n\n{table}")
         print(f"{titles[phase]}\n{table}\n{facts[-1]}\n")
     facts += [
-        "errors are any status but the expected (201 for register, 200 otherwise) or no "
-        "answer at all"
-        + (" (phase 2 was cut short by --max-seconds)" if result["stopped_by_time"] else ""),
+        "An error is any status other than the expected one (201 for register, 200 "
+        "otherwise), or no answer at all"
+        + (" (phase 2 was cut short by --max-seconds)" if result["stopped_by_time"] else "")
+        + ".",
         f"Submissions acknowledged (200 with an attempt_id): {len(acknowledged)}; attempts in "
         f"the database afterwards: {len(stored)}; "
         + (
