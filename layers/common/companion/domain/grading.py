@@ -11,8 +11,6 @@ import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from rapidfuzz.distance import OSA
-
 from companion.domain.content_models import (
     Chapter,
     MultipleChoiceQuestion,
@@ -184,7 +182,11 @@ def _typos_allowed(word: str) -> int:
 
 def _within_typos(expected: str, written: str) -> bool:
     allowed = _typos_allowed(expected)
-    return allowed > 0 and OSA.distance(expected, written, score_cutoff=allowed) <= allowed
+    if allowed == 0:
+        return False
+    from rapidfuzz.distance import OSA  # on first grading, not at cold start
+
+    return OSA.distance(expected, written, score_cutoff=allowed) <= allowed
 
 
 def _word_matches(expected: str, written: str) -> bool:
