@@ -13,27 +13,27 @@ app = create_app("Course Companion - accounts", "Register, log in and manage you
 
 
 @app.post("/auth/register", status_code=201)
-def register(body: RegisterBody):
+async def register(body: RegisterBody):
     return accounts.register(body)
 
 
 @app.post("/auth/login")
-def login(body: LoginBody):
+async def login(body: LoginBody):
     return accounts.login(body)
 
 
 @app.get("/v1/me")
-def get_profile(student: Student):
+async def get_profile(student: Student):
     return accounts.profile(student)
 
 
 @app.patch("/v1/me")
-def update_profile(student: Student, body: ProfileChanges):
+async def update_profile(student: Student, body: ProfileChanges):
     return accounts.update_profile(student, body)
 
 
 @app.get("/v1/me/export")
-def export_my_data(
+async def export_my_data(
     student: Student,
     attempts_limit: Annotated[
         int | None,
@@ -48,7 +48,7 @@ def export_my_data(
 
 
 @app.delete("/v1/me", status_code=204)
-def delete_account(student: Student):
+async def delete_account(student: Student):
     accounts.delete_account(student)
     return Response(status_code=204)
 

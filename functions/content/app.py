@@ -38,7 +38,7 @@ def _record_visit(student_id: str, chapter_id: str) -> None:
 
 
 @app.get("/v1/chapters", summary="List the six chapters, in order, with what is locked.")
-def list_chapters(student: Student):
+async def list_chapters(student: Student):
     course = catalogue.course()
     chapters = [
         course.summary(chapter, locked=not student.may_open(chapter.access_tier))
@@ -48,7 +48,7 @@ def list_chapters(student: Student):
 
 
 @app.get("/v1/chapters/{chapter_id}", summary="A whole chapter, exactly as written.")
-def get_chapter(chapter_id: str, student: Student):
+async def get_chapter(chapter_id: str, student: Student):
     course, chapter = _open_chapter(chapter_id, student)
     _record_visit(student.id, chapter.chapter_id)
     previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
@@ -65,7 +65,7 @@ def get_chapter(chapter_id: str, student: Student):
     "/v1/chapters/{chapter_id}/sections/{section_id}",
     summary="One section of a chapter, exactly as written.",
 )
-def get_section(chapter_id: str, section_id: str, student: Student):
+async def get_section(chapter_id: str, section_id: str, student: Student):
     _course, chapter = _open_chapter(chapter_id, student)
     section = chapter.section(section_id)
     if section is None:
@@ -86,17 +86,17 @@ def _neighbour_summary(chapter_id: str, step: int, student):
 
 
 @app.get("/v1/chapters/{chapter_id}/next", summary="The chapter after this one.")
-def get_next_chapter(chapter_id: str, student: Student):
+async def get_next_chapter(chapter_id: str, student: Student):
     return _neighbour_summary(chapter_id, 1, student)
 
 
 @app.get("/v1/chapters/{chapter_id}/previous", summary="The chapter before this one.")
-def get_previous_chapter(chapter_id: str, student: Student):
+async def get_previous_chapter(chapter_id: str, student: Student):
     return _neighbour_summary(chapter_id, -1, student)
 
 
 @app.get("/v1/search", summary="The course sections that best answer a question.")
-def search_course(
+async def search_course(
     student: Student,
     q: Annotated[str, Query(min_length=1, max_length=200, description="What to look for.")],
     limit: Annotated[int, Query(ge=1, le=20, description="How many sections at most.")] = 5,
@@ -109,7 +109,7 @@ def search_course(
 
 
 @app.get("/health", summary="Whether the database, cache and content store answer.")
-def health():
+async def health():
     report = {
         "status": "ok",
         "database": "ok" if db.ping() else "down",

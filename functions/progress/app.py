@@ -25,12 +25,12 @@ class ReadingTime(BaseModel):
 
 
 @app.get("/v1/progress", summary="All six chapters' progress, your streak and the next step.")
-def get_progress(student: Student):
+async def get_progress(student: Student):
     return progress_report(student, catalogue.course())
 
 
 @app.post("/v1/progress/{chapter_id}/time", summary="Add reading time to a chapter.")
-def log_reading_time(chapter_id: str, body: ReadingTime, student: Student):
+async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student):
     chapter = catalogue.course().chapter(chapter_id)
     if chapter is None:
         raise NotFound(f"There is no chapter '{chapter_id}'. GET /v1/chapters lists them.")
@@ -46,7 +46,7 @@ def log_reading_time(chapter_id: str, body: ReadingTime, student: Student):
 
 
 @app.get("/v1/streak", summary="Your learning streak, and whether it is at risk today.")
-def get_streak(student: Student):
+async def get_streak(student: Student):
     row = db.run(lambda conn: streaks.get(conn, student.id))
     timezone = (row or {}).get("timezone") or student.timezone
     return streak_view(streaks.state_of(row), datetime.now(UTC), timezone)

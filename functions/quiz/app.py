@@ -59,7 +59,7 @@ def _open_quiz(quiz_id: str, student):
 
 
 @app.get("/v1/quizzes/{quiz_id}", summary="A chapter's quiz: its questions, without answers.")
-def get_quiz(quiz_id: str, student: Student):
+async def get_quiz(quiz_id: str, student: Student):
     quiz, _chapter = _open_quiz(quiz_id, student)
     questions = []
     for question in quiz.questions:
@@ -80,7 +80,7 @@ def get_quiz(quiz_id: str, student: Student):
 
 
 @app.post("/v1/quizzes/{quiz_id}/submit", summary="Submit answers; get the graded result.")
-def submit_quiz(
+async def submit_quiz(
     quiz_id: str,
     submission: Submission,
     student: Student,
@@ -112,7 +112,7 @@ def submit_quiz(
 
 
 @app.get("/v1/quizzes/{quiz_id}/attempts", summary="Your attempts at a quiz, newest first.")
-def list_attempts(quiz_id: str, student: Student):
+async def list_attempts(quiz_id: str, student: Student):
     quiz, _chapter = _open_quiz(quiz_id, student)
 
     def read(conn):
@@ -131,7 +131,7 @@ def list_attempts(quiz_id: str, student: Student):
     "/v1/quizzes/{quiz_id}/attempts/{attempt_id}",
     summary="One of your attempts, with your answers and the grading.",
 )
-def get_attempt(quiz_id: str, attempt_id: str, student: Student):
+async def get_attempt(quiz_id: str, attempt_id: str, student: Student):
     quiz, chapter = _open_quiz(quiz_id, student)
     row = None
     if attempts.looks_like_id(attempt_id):

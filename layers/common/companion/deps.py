@@ -34,7 +34,7 @@ class CurrentStudent:
         return can_open(access_tier, self.effective_tier)
 
 
-def current_student(
+async def current_student(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> CurrentStudent:
     """The caller, from a valid token whose student still exists (read fresh: a premium

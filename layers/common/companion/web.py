@@ -168,6 +168,10 @@ def _http_error(_request, exc: StarletteHTTPException) -> JSONResponse:
 
 
 def create_app(title: str, description: str) -> FastAPI:
+    """A function's app. Its routes and dependencies are `async def` although they block on
+    the database: a Lambda invocation is one request on Mangum's own event loop, with nothing
+    else to share it, and running inline saves two worker-thread hops per request (about
+    half the warm latency of a read, measured in docs/BENCHMARKS.md)."""
     app = FastAPI(
         title=title,
         description=description,
