@@ -265,7 +265,7 @@ def queries() -> list[Query]:
         Query(
             "latest attempt per chapter",
             "attempts.latest_per_chapter",
-            lambda conn, s: attempts.latest_per_chapter(conn, s.student_id),
+            lambda conn, s: attempts.latest_per_chapter(conn, s.student_id, list(CHAPTERS)),
         ),
         Query("streak by student", "streaks.get", lambda conn, s: streaks.get(conn, s.student_id)),
     ]

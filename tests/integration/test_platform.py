@@ -35,7 +35,7 @@ def test_migrations_go_up_down_and_up_again(stack):
     try:
         migrations.upgrade(url)
         assert tables(url) == SEED_TABLES
-        assert migrations.current_revision(url) == "0003"
+        assert migrations.current_revision(url) == "0004"
         migrations.downgrade(url, "base")
         assert tables(url) == set()
         migrations.upgrade(url)

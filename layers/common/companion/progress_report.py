@@ -38,7 +38,9 @@ def progress_report(student, course) -> dict[str, Any]:
     def read(conn):
         return (
             progress.for_student(conn, student.id),
-            attempts.latest_per_chapter(conn, student.id),
+            attempts.latest_per_chapter(
+                conn, student.id, [chapter.chapter_id for chapter in course.chapters]
+            ),
             streaks.get(conn, student.id),
         )
 

@@ -99,15 +99,21 @@ def get(conn, student_id: str, quiz_id: str, attempt_id: str) -> dict[str, Any] 
     ).fetchone()
 
 
-def latest_per_chapter(conn, student_id: str) -> dict[str, dict[str, Any]]:
+def latest_per_chapter(conn, student_id: str, chapter_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Each chapter's newest attempt: one index probe per chapter, however many attempts."""
     rows = conn.execute(
         """
-        SELECT DISTINCT ON (chapter_id) chapter_id, passed, grading_details_json
-          FROM quiz_attempts
-         WHERE student_id = %s
-         ORDER BY chapter_id, submitted_at DESC, id DESC
+        SELECT chapter.id AS chapter_id, latest.passed, latest.grading_details_json
+          FROM unnest(%s::text[]) AS chapter(id)
+         CROSS JOIN LATERAL (
+               SELECT passed, grading_details_json
+                 FROM quiz_attempts
+                WHERE student_id = %s AND chapter_id = chapter.id
+                ORDER BY submitted_at DESC, id DESC
+                LIMIT 1
+         ) AS latest
         """,
-        (student_id,),
+        (chapter_ids, student_id),
     ).fetchall()
     return {row["chapter_id"]: row for row in rows}
 
