@@ -18,6 +18,11 @@ dev: install
 test: install
 	$(BIN)/pytest -q
 
+# Figures, not assertions: each script prints its own and rewrites its section of
+# docs/BENCHMARKS.md (about 10 minutes on 2 cores).
+bench: install
+	for script in tests/benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
