@@ -70,3 +70,20 @@ def test_a_secret_shorter_than_32_bytes_refuses_to_issue_or_check_tokens(setting
         security.issue_access_token("someone", "free")
     with pytest.raises(ServiceUnavailable):
         security.student_id_from_token(token)
+
+
+def test_a_deployed_function_never_hashes_below_cost_10(monkeypatch):
+    import bcrypt
+
+    from companion import security
+    from companion.settings import reset_settings
+
+    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
+    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "course-companion-auth")
+    reset_settings()
+    try:
+        hashed = security.hash_password("correct horse battery")
+        assert bcrypt.checkpw(b"correct horse battery", hashed.encode())
+        assert hashed.split("$")[2] == "10"
+    finally:
+        reset_settings()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -33,6 +34,9 @@ class AccessToken:
 def _rounds() -> int:
     global _warned_weak_rounds
     rounds = get_settings().bcrypt_rounds
+    if rounds < MIN_PRODUCTION_BCRYPT_ROUNDS and os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        # A deployed function never hashes below the production floor, whatever it is told.
+        return MIN_PRODUCTION_BCRYPT_ROUNDS
     if rounds < MIN_PRODUCTION_BCRYPT_ROUNDS and not _warned_weak_rounds:
         _warned_weak_rounds = True
         logger.warning(
