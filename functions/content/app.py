@@ -10,6 +10,15 @@ from companion.content_store import content_store
 from companion.deps import Student
 from companion.errors import NotFound, PremiumRequired
 from companion.repositories import progress, streaks
+from companion.schemas import errors, ok
+from companion.schemas.content import (
+    Chapter,
+    ChapterList,
+    ChapterSummary,
+    Health,
+    SearchResults,
+    SectionInChapter,
+)
 from companion.web import create_app, lambda_handler
 
 app = create_app(
@@ -37,7 +46,11 @@ def _record_visit(student_id: str, chapter_id: str) -> None:
     db.run(visit, transaction=True)
 
 
-@app.get("/v1/chapters", summary="List the six chapters, in order, with what is locked.")
+@app.get(
+    "/v1/chapters",
+    summary="List the six chapters, in order, with what is locked.",
+    responses={**ok(ChapterList, "The chapters."), **errors(401)},
+)
 async def list_chapters(student: Student):
     course = catalogue.course()
     chapters = [
@@ -47,7 +60,11 @@ async def list_chapters(student: Student):
     return {"chapters": chapters, "total": len(chapters)}
 
 
-@app.get("/v1/chapters/{chapter_id}", summary="A whole chapter, exactly as written.")
+@app.get(
+    "/v1/chapters/{chapter_id}",
+    summary="A whole chapter, exactly as written.",
+    responses={**ok(Chapter, "The chapter and its neighbours."), **errors(401, 403, 404)},
+)
 async def get_chapter(chapter_id: str, student: Student):
     course, chapter = _open_chapter(chapter_id, student)
     _record_visit(student.id, chapter.chapter_id)
@@ -64,6 +81,7 @@ async def get_chapter(chapter_id: str, student: Student):
 @app.get(
     "/v1/chapters/{chapter_id}/sections/{section_id}",
     summary="One section of a chapter, exactly as written.",
+    responses={**ok(SectionInChapter, "The section."), **errors(401, 403, 404)},
 )
 async def get_section(chapter_id: str, section_id: str, student: Student):
     _course, chapter = _open_chapter(chapter_id, student)
@@ -85,17 +103,29 @@ def _neighbour_summary(chapter_id: str, step: int, student):
     return course.summary(neighbour, locked=not student.may_open(neighbour.access_tier))
 
 
-@app.get("/v1/chapters/{chapter_id}/next", summary="The chapter after this one.")
+@app.get(
+    "/v1/chapters/{chapter_id}/next",
+    summary="The chapter after this one.",
+    responses={**ok(ChapterSummary, "Its summary."), **errors(401, 404)},
+)
 async def get_next_chapter(chapter_id: str, student: Student):
     return _neighbour_summary(chapter_id, 1, student)
 
 
-@app.get("/v1/chapters/{chapter_id}/previous", summary="The chapter before this one.")
+@app.get(
+    "/v1/chapters/{chapter_id}/previous",
+    summary="The chapter before this one.",
+    responses={**ok(ChapterSummary, "Its summary."), **errors(401, 404)},
+)
 async def get_previous_chapter(chapter_id: str, student: Student):
     return _neighbour_summary(chapter_id, -1, student)
 
 
-@app.get("/v1/search", summary="The course sections that best answer a question.")
+@app.get(
+    "/v1/search",
+    summary="The course sections that best answer a question.",
+    responses={**ok(SearchResults, "Sections, best first."), **errors(401, 422)},
+)
 async def search_course(
     student: Student,
     q: Annotated[str, Query(min_length=1, max_length=200, description="What to look for.")],
@@ -108,7 +138,14 @@ async def search_course(
     return {"query": q, "results": results}
 
 
-@app.get("/health", summary="Whether the database, cache and content store answer.")
+@app.get(
+    "/health",
+    summary="Whether the database, cache and content store answer.",
+    responses={
+        **ok(Health, "Everything needed answers (a cache that is down is only reported)."),
+        503: {"model": Health, "description": "The database or content store is down."},
+    },
+)
 async def health():
     report = {
         "status": "ok",

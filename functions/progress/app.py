@@ -10,6 +10,8 @@ from companion.domain.streaks import streak_view
 from companion.errors import NotFound, PremiumRequired
 from companion.progress_report import chapter_entry, progress_report
 from companion.repositories import progress, streaks
+from companion.schemas import errors, ok
+from companion.schemas.learning import ChapterProgress, ProgressReport, Streak
 from companion.web import create_app, lambda_handler
 
 app = create_app(
@@ -24,12 +26,23 @@ class ReadingTime(BaseModel):
     minutes: int = Field(ge=1, le=240, description="Minutes spent reading, 1 to 240.")
 
 
-@app.get("/v1/progress", summary="All six chapters' progress, your streak and the next step.")
+@app.get(
+    "/v1/progress",
+    summary="All six chapters' progress, your streak and the next step.",
+    responses={**ok(ProgressReport, "Your progress."), **errors(401)},
+)
 async def get_progress(student: Student):
     return progress_report(student, catalogue.course())
 
 
-@app.post("/v1/progress/{chapter_id}/time", summary="Add reading time to a chapter.")
+@app.post(
+    "/v1/progress/{chapter_id}/time",
+    summary="Add reading time to a chapter.",
+    responses={
+        **ok(ChapterProgress, "The chapter's progress."),
+        **errors(400, 401, 403, 404, 413, 422),
+    },
+)
 async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student):
     chapter = catalogue.course().chapter(chapter_id)
     if chapter is None:
@@ -45,7 +58,11 @@ async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student)
     return chapter_entry(chapter, db.run(add, transaction=True))
 
 
-@app.get("/v1/streak", summary="Your learning streak, and whether it is at risk today.")
+@app.get(
+    "/v1/streak",
+    summary="Your learning streak, and whether it is at risk today.",
+    responses={**ok(Streak, "Your streak."), **errors(401)},
+)
 async def get_streak(student: Student):
     row = db.run(lambda conn: streaks.get(conn, student.id))
     timezone = (row or {}).get("timezone") or student.timezone

@@ -12,6 +12,8 @@ from companion.errors import InvalidInput, NotFound, PremiumRequired
 from companion.formats import number
 from companion.learning import submit_quiz_attempt
 from companion.repositories import attempts, progress
+from companion.schemas import errors, ok
+from companion.schemas.learning import AttemptDetail, AttemptList, QuizView, SubmissionResult
 from companion.web import create_app, lambda_handler
 
 app = create_app(
@@ -58,7 +60,11 @@ def _open_quiz(quiz_id: str, student):
     return quiz, chapter
 
 
-@app.get("/v1/quizzes/{quiz_id}", summary="A chapter's quiz: its questions, without answers.")
+@app.get(
+    "/v1/quizzes/{quiz_id}",
+    summary="A chapter's quiz: its questions, without answers.",
+    responses={**ok(QuizView, "The questions."), **errors(401, 403, 404)},
+)
 async def get_quiz(quiz_id: str, student: Student):
     quiz, _chapter = _open_quiz(quiz_id, student)
     questions = []
@@ -79,7 +85,24 @@ async def get_quiz(quiz_id: str, student: Student):
     }
 
 
-@app.post("/v1/quizzes/{quiz_id}/submit", summary="Submit answers; get the graded result.")
+@app.post(
+    "/v1/quizzes/{quiz_id}/submit",
+    summary="Submit answers; get the graded result.",
+    responses={
+        200: {
+            "model": SubmissionResult,
+            "description": "The graded attempt. A retry with a used idempotency key replays "
+            "the original result with the header Idempotent-Replayed: true.",
+            "headers": {
+                "Idempotent-Replayed": {
+                    "description": "true when this is the replay of an earlier submission.",
+                    "schema": {"type": "string"},
+                }
+            },
+        },
+        **errors(400, 401, 403, 404, 413, 422),
+    },
+)
 async def submit_quiz(
     quiz_id: str,
     submission: Submission,
@@ -111,7 +134,11 @@ async def submit_quiz(
     return result
 
 
-@app.get("/v1/quizzes/{quiz_id}/attempts", summary="Your attempts at a quiz, newest first.")
+@app.get(
+    "/v1/quizzes/{quiz_id}/attempts",
+    summary="Your attempts at a quiz, newest first.",
+    responses={**ok(AttemptList, "Your attempts."), **errors(401, 403, 404)},
+)
 async def list_attempts(quiz_id: str, student: Student):
     quiz, _chapter = _open_quiz(quiz_id, student)
 
@@ -130,6 +157,7 @@ async def list_attempts(quiz_id: str, student: Student):
 @app.get(
     "/v1/quizzes/{quiz_id}/attempts/{attempt_id}",
     summary="One of your attempts, with your answers and the grading.",
+    responses={**ok(AttemptDetail, "The attempt."), **errors(401, 403, 404)},
 )
 async def get_attempt(quiz_id: str, attempt_id: str, student: Student):
     quiz, chapter = _open_quiz(quiz_id, student)

@@ -1,0 +1,134 @@
+"""Bodies of the quiz and progress routes."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field
+
+from companion.schemas import Open
+
+# --- quizzes --------------------------------------------------------------------------------
+
+
+class QuizQuestion(Open):
+    question_id: str
+    question_text: str
+    type: Literal["multiple-choice", "true-false", "short-answer"]
+    options: list[str] | None = Field(
+        default=None, description="Multiple-choice only: answer with the letter a, b, ... or text."
+    )
+
+
+class QuizView(Open):
+    quiz_id: str
+    chapter_id: str
+    passing_score: float
+    questions: list[QuizQuestion]
+
+
+class ReviewSection(Open):
+    chapter_id: str
+    section_id: str
+    section_title: str
+
+
+class QuestionResult(Open):
+    correct: bool
+    explanation: str | None = Field(default=None, description="Multiple-choice and true-false.")
+    score: float | None = Field(default=None, description="Short-answer: 0 to 10, one decimal.")
+    feedback: str | None = Field(
+        default=None,
+        description="Short-answer: the concepts found and missing, then a model answer.",
+    )
+    review: ReviewSection | None = Field(
+        default=None, description="Where the course teaches this question; absent when correct."
+    )
+
+
+class StreakSummary(Open):
+    current_streak: int
+    longest_streak: int
+    milestone_message: str | None
+
+
+class SubmissionResult(Open):
+    attempt_id: str
+    quiz_id: str
+    chapter_id: str
+    score: float = Field(description="0 to 100, two decimals.")
+    passed: bool
+    passing_score: float
+    grading_details: dict[str, QuestionResult]
+    review_sections: list[ReviewSection] = Field(
+        description="The sections to reread, in the chapter's order; empty when all correct."
+    )
+    best_score: float | None
+    chapter_status: str | None
+    streak: StreakSummary
+    submitted_at: str | None
+
+
+class AttemptSummary(Open):
+    attempt_id: str
+    score: float
+    passed: bool
+    submitted_at: str | None
+
+
+class AttemptList(Open):
+    attempts: list[AttemptSummary] = Field(description="Newest first.")
+    best_score: float | None
+
+
+class AttemptDetail(AttemptSummary):
+    quiz_id: str
+    chapter_id: str
+    answers: dict[str, Any]
+    grading_details: dict[str, QuestionResult]
+    review_sections: list[ReviewSection]
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+class ChapterProgress(Open):
+    chapter_id: str
+    chapter_number: int
+    title: str
+    completion_status: Literal["not_started", "in_progress", "completed"]
+    quiz_score: float | None
+    time_spent_minutes: int
+    last_accessed_at: str | None
+    completed_at: str | None
+
+
+class Streak(Open):
+    current_streak: int = Field(description="What holds now: 0 once a day was missed.")
+    longest_streak: int
+    last_activity_date: str | None
+    timezone: str
+    active_today: bool
+    next_milestone: int | None
+    milestone_message: str | None
+    at_risk: bool = Field(
+        description="The streak ends unless the student is active before day_ends_at."
+    )
+    day_ends_at: str = Field(description="The end of the student's local day, with its offset.")
+
+
+class NextStep(Open):
+    action: Literal["course_complete", "upgrade", "review", "start_chapter", "take_quiz"]
+    chapter_id: str | None
+    quiz_id: str | None
+    section_ids: list[str]
+    message: str = Field(description="One friendly sentence to relay to the student.")
+
+
+class ProgressReport(Open):
+    chapters: list[ChapterProgress]
+    completed_chapters: int
+    total_chapters: int
+    progress_percentage: float
+    streak: Streak
+    next_step: NextStep
