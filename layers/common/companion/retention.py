@@ -120,29 +120,43 @@ def prune_attempts(
                 )
                 break
         started = time.monotonic()
-        rows = db.run(
-            lambda conn, after=after: queries.oldest_batch(
-                conn, cutoff=cutoff, after=after, limit=batch_size, with_lines=not dry_run
-            )
-        )
-        if not rows:
-            break
-        after = (rows[-1]["submitted_at"], rows[-1]["id"])
-        if dry_run:
-            summary.would_archive += len(rows)
-        else:
-            key = archive_key(rows[0])
-            store.put(key, archive_bytes(row["line"] for row in rows), "application/gzip")
-            summary.archive_keys.append(key)
-            summary.archived += len(rows)
-            ids = [row["id"] for row in rows]
-            summary.deleted += db.run(
-                lambda conn, ids=ids: queries.delete_archived(conn, ids, cutoff),
-                transaction=True,
-            )
-            logger.debug("Archived and deleted a batch", extra={"key": key, "rows": len(rows)})
-        summary.processed_through = iso(after[0])
-        if len(rows) < batch_size:
+        handled, after = _prune_batch(summary, cutoff, after, batch_size, store)
+        if handled < batch_size:
             break
         slowest_batch_ms = max(slowest_batch_ms, (time.monotonic() - started) * 1000)
     return summary
+
+
+def _prune_batch(
+    summary: PruneSummary,
+    cutoff: datetime,
+    after: tuple[datetime, UUID] | None,
+    batch_size: int,
+    store: ArchiveStore | None,
+) -> tuple[int, tuple[datetime, UUID] | None]:
+    """One batch, counted into `summary`: how many rows it held, and the key to go on after.
+
+    A function of its own so that the batch is released before the next one is read.
+    """
+    rows = db.run(
+        lambda conn: queries.oldest_batch(
+            conn, cutoff=cutoff, after=after, limit=batch_size, with_lines=not summary.dry_run
+        )
+    )
+    if not rows:
+        return 0, after
+    last = (rows[-1]["submitted_at"], rows[-1]["id"])
+    if summary.dry_run:
+        summary.would_archive += len(rows)
+    else:
+        key = archive_key(rows[0])
+        store.put(key, archive_bytes(row["line"] for row in rows), "application/gzip")
+        summary.archive_keys.append(key)
+        summary.archived += len(rows)
+        ids = [row["id"] for row in rows]
+        summary.deleted += db.run(
+            lambda conn: queries.delete_archived(conn, ids, cutoff), transaction=True
+        )
+        logger.debug("Archived and deleted a batch", extra={"key": key, "rows": len(rows)})
+    summary.processed_through = iso(last[0])
+    return len(rows), last
