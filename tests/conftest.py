@@ -11,8 +11,6 @@
 from __future__ import annotations
 
 import os
-import secrets
-import shutil
 from pathlib import Path
 
 import pytest
@@ -31,71 +29,31 @@ def _postgres_admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def stack():
-    from companion import cache, catalogue, db
-    from companion.devtools import migrations, services
-    from companion.devtools.upstash_local import serve_in_background
-    from companion.settings import reset_settings
+    from companion.devtools.services import start_local_stack
 
-    saved_environment = dict(os.environ)
-    # A database of this session's own, so parallel runs on one server never collide.
-    admin_url = _postgres_admin_url()
-    database = f"companion_test_{os.getpid()}"
-    direct_url = services.recreate_database(admin_url, database)
-    migrations.upgrade(direct_url)
-
-    bouncer = None
-    pooled_url = direct_url
-    if services.pgbouncer_available():
-        bouncer = services.start_pgbouncer(direct_url, WORK_DIR / f"pgbouncer-{os.getpid()}")
-        pooled_url = bouncer.url
-
-    token = secrets.token_urlsafe(16)
-    upstash = serve_in_background(token, redis_url=os.environ.get("REDIS_URL"))
-    upstash_url, stop_upstash = upstash.url, upstash.stop
-    s3 = services.start_s3(BUCKET)
-
-    os.environ.update(
-        {
-            "DATABASE_URL": pooled_url,
-            "DATABASE_DIRECT_URL": direct_url,
-            "UPSTASH_REDIS_REST_URL": upstash_url,
-            "UPSTASH_REDIS_REST_TOKEN": token,
-            "CONTENT_BUCKET": BUCKET,
-            "CONTENT_ENDPOINT_URL": s3.url,
-            "CONTENT_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "local",
-            "AWS_SECRET_ACCESS_KEY": "local",
-            "JWT_SECRET": secrets.token_urlsafe(48),
+    local = start_local_stack(
+        _postgres_admin_url(),
+        # A database of this session's own, so parallel runs on one server never collide.
+        f"companion_test_{os.getpid()}",
+        WORK_DIR,
+        bucket=BUCKET,
+        content_dir=REPO_ROOT / "shared" / "content",
+        redis_url=os.environ.get("REDIS_URL"),
+        extra_environment={
             "BCRYPT_ROUNDS": "4",  # tests only: production keeps the default cost of 12
             "POWERTOOLS_METRICS_NAMESPACE": "CourseCompanionTest",
-        }
+        },
     )
-    reset_settings()
-    cache.reset()
-    db.close()
-    catalogue.publish(REPO_ROOT / "shared" / "content")
-
     yield {
-        "direct_url": direct_url,
-        "pooled_url": pooled_url,
-        "pgbouncer": bouncer,
-        "upstash_url": upstash_url,
-        "upstash_token": token,
-        "s3": s3,
-        "bucket": BUCKET,
+        "direct_url": local.direct_url,
+        "pooled_url": local.pooled_url,
+        "pgbouncer": local.pgbouncer,
+        "upstash_url": local.upstash_url,
+        "upstash_token": local.upstash_token,
+        "s3": local.s3,
+        "bucket": local.bucket,
     }
-
-    db.close_all()
-    s3.stop()
-    stop_upstash()
-    if bouncer:
-        bouncer.stop()
-        shutil.rmtree(bouncer.workdir, ignore_errors=True)
-    os.environ.clear()
-    os.environ.update(saved_environment)
-    reset_settings()
-    cache.reset()
-    services.drop_database(admin_url, database)
+    local.close()
 
 
 PASSWORD = "correct horse battery"

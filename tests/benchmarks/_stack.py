@@ -14,7 +14,6 @@ import logging
 import os
 import platform
 import re
-import secrets
 import shlex
 import statistics
 import subprocess
@@ -23,7 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,42 +69,27 @@ def postgres_admin_url() -> str:
 
 @dataclass
 class Stack:
-    direct_url: str
-    pooled_url: str
+    local: object  # companion.devtools.services.LocalStack
     pool_size: int
-    environment: dict[str, str]
-    _stops: list[Callable[[], None]] = field(default_factory=list, repr=False)
-    _saved_environment: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def direct_url(self) -> str:
+        return self.local.direct_url
+
+    @property
+    def pooled_url(self) -> str:
+        return self.local.pooled_url
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return self.local.environment
 
     def close(self) -> None:
-        from companion import cache, db
-        from companion.settings import reset_settings
-
-        db.close_all()
-        for stop in reversed(self._stops):
-            try:
-                stop()
-            except Exception as exc:  # noqa: BLE001 - stop the rest anyway
-                print(f"warning: could not stop a service: {exc}", file=sys.stderr)
-        drop_database(self.direct_url)
-        os.environ.clear()
-        os.environ.update(self._saved_environment)
-        reset_settings()
-        cache.reset()
+        self.local.close()
 
 
 def database_name(url: str) -> str:
     return urlsplit(url).path.lstrip("/")
-
-
-def drop_database(url: str) -> None:
-    import psycopg
-
-    from companion.devtools.services import with_database
-
-    name = database_name(url)
-    with psycopg.connect(with_database(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def start_stack(
@@ -115,97 +99,28 @@ def start_stack(
 
     `bcrypt_rounds` None keeps the production cost (12).
     """
-    from companion import cache, catalogue, db
-    from companion.devtools import migrations, services
-    from companion.settings import reset_settings
+    from companion.devtools import services
 
     if not services.pgbouncer_available():
         raise SystemExit("pgbouncer is not installed: the benchmarks measure through it")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's request log
-    saved = dict(os.environ)
-    stops: list[Callable[[], None]] = []
-    try:
-        direct_url = services.recreate_database(postgres_admin_url(), database)
-        migrations.upgrade(direct_url)
-        bouncer = services.start_pgbouncer(
-            direct_url, WORK_DIR / f"pgbouncer-{database}", pool_size=pool_size
-        )
-        stops.append(bouncer.stop)
-        token = secrets.token_urlsafe(16)
-        upstash_url, stop_upstash = start_upstash(token)
-        stops.append(stop_upstash)
-        s3 = services.start_s3(BUCKET)
-        stops.append(s3.stop)
-    except BaseException:
-        for stop in reversed(stops):
-            stop()
-        raise
-    environment = {
-        "DATABASE_URL": bouncer.url,
-        "DATABASE_DIRECT_URL": direct_url,
-        "UPSTASH_REDIS_REST_URL": upstash_url,
-        "UPSTASH_REDIS_REST_TOKEN": token,
-        "CONTENT_BUCKET": BUCKET,
-        "CONTENT_ENDPOINT_URL": s3.url,
-        "CONTENT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "local",
-        "AWS_SECRET_ACCESS_KEY": "local",
-        "JWT_SECRET": secrets.token_urlsafe(48),
+    extra = {
         "POWERTOOLS_METRICS_NAMESPACE": "CourseCompanionBench",
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
     if bcrypt_rounds is not None:
-        environment["BCRYPT_ROUNDS"] = str(bcrypt_rounds)
-    os.environ.update(environment)
-    reset_settings()
-    cache.reset()
-    db.close_all()
-    catalogue.publish(CONTENT_DIR)
-    return Stack(
-        direct_url=direct_url,
-        pooled_url=bouncer.url,
+        extra["BCRYPT_ROUNDS"] = str(bcrypt_rounds)
+    local = services.start_local_stack(
+        postgres_admin_url(),
+        database,
+        WORK_DIR,
+        bucket=BUCKET,
+        content_dir=CONTENT_DIR,
         pool_size=pool_size,
-        environment=environment,
-        _stops=stops,
-        _saved_environment=saved,
+        redis_url=os.environ.get("REDIS_URL"),
+        extra_environment=extra,
     )
-
-
-def start_upstash(token: str) -> tuple[str, Callable[[], None]]:
-    """The local Upstash-compatible endpoint, served by uvicorn on a port it binds itself.
-
-    Not `upstash_local.serve_in_background`: that hands uvicorn a socket made without
-    IPPROTO_TCP, so asyncio does not set TCP_NODELAY on its connections and every reply
-    waits ~40 ms for a delayed ACK (Nagle), which would swamp every figure here.
-    """
-    import uvicorn
-
-    from companion.devtools.services import free_port, wait_for_port
-    from companion.devtools.upstash_local import create_app
-
-    app = create_app(token, os.environ.get("REDIS_URL"))
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=2,
-        )
-    )
-    thread = threading.Thread(target=server.run, name="bench-upstash", daemon=True)
-    thread.start()
-    wait_for_port("127.0.0.1", port)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-        app.state.backend.close()
-
-    return f"http://127.0.0.1:{port}", stop
+    return Stack(local=local, pool_size=pool_size)
 
 
 def pgbouncer_errors(stack: Stack) -> list[str]:

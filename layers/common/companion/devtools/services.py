@@ -8,6 +8,7 @@ import pwd
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -193,3 +194,113 @@ def start_s3(bucket: str) -> S3Endpoint:
         aws_secret_access_key="local",  # noqa: S106 - moto
     ).create_bucket(Bucket=bucket)
     return S3Endpoint(url=url, server=server)
+
+
+@dataclass
+class LocalStack:
+    """Every service a function talks to, started locally, with the environment that points
+    this process at them (tests and benchmarks)."""
+
+    admin_url: str
+    direct_url: str
+    pooled_url: str
+    pgbouncer: PgBouncer | None
+    upstash_url: str
+    upstash_token: str
+    s3: S3Endpoint
+    bucket: str
+    environment: dict[str, str]
+    _stops: list
+    _saved_environment: dict[str, str]
+
+    def close(self) -> None:
+        """Stop everything, drop the database, and give the process its environment back."""
+        from companion import cache, db
+        from companion.settings import reset_settings
+
+        db.close_all()
+        for stop in reversed(self._stops):
+            try:
+                stop()
+            except Exception as exc:  # noqa: BLE001 - stop the rest anyway
+                print(f"warning: could not stop a service: {exc}", file=sys.stderr)
+        if self.pgbouncer:
+            shutil.rmtree(self.pgbouncer.workdir, ignore_errors=True)
+        drop_database(self.admin_url, urlsplit(self.direct_url).path.lstrip("/"))
+        os.environ.clear()
+        os.environ.update(self._saved_environment)
+        reset_settings()
+        cache.reset()
+
+
+def start_local_stack(
+    admin_url: str,
+    database: str,
+    work_dir: Path,
+    *,
+    bucket: str,
+    content_dir: Path,
+    pool_size: int = 10,
+    redis_url: str | None = None,
+    extra_environment: dict[str, str] | None = None,
+) -> LocalStack:
+    """A fresh database `database` on the server at `admin_url`, migrated; PgBouncer in
+    transaction mode in front of it when installed; the local Upstash endpoint; moto's S3
+    with the course from `content_dir` published. The process's environment then points at
+    them (settings and clients reset)."""
+    import secrets
+
+    from companion import cache, catalogue, db
+    from companion.devtools import migrations
+    from companion.devtools.upstash_local import serve_in_background
+    from companion.settings import reset_settings
+
+    saved = dict(os.environ)
+    stops: list = []
+    try:
+        direct_url = recreate_database(admin_url, database)
+        migrations.upgrade(direct_url)
+        bouncer = None
+        if pgbouncer_available():
+            bouncer = start_pgbouncer(direct_url, work_dir / f"pgbouncer-{database}", pool_size)
+            stops.append(bouncer.stop)
+        token = secrets.token_urlsafe(16)
+        upstash = serve_in_background(token, redis_url=redis_url)
+        stops.append(upstash.stop)
+        s3 = start_s3(bucket)
+        stops.append(s3.stop)
+    except BaseException:
+        for stop in reversed(stops):
+            stop()
+        raise
+    environment = {
+        "DATABASE_URL": bouncer.url if bouncer else direct_url,
+        "DATABASE_DIRECT_URL": direct_url,
+        "UPSTASH_REDIS_REST_URL": upstash.url,
+        "UPSTASH_REDIS_REST_TOKEN": token,
+        "CONTENT_BUCKET": bucket,
+        "CONTENT_ENDPOINT_URL": s3.url,
+        "CONTENT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+        "JWT_SECRET": secrets.token_urlsafe(48),
+        **(extra_environment or {}),
+    }
+    os.environ.update(environment)
+    reset_settings()
+    cache.reset()
+    db.close_all()
+    catalogue.publish(content_dir)
+    return LocalStack(
+        admin_url=admin_url,
+        direct_url=direct_url,
+        pooled_url=environment["DATABASE_URL"],
+        pgbouncer=bouncer,
+        upstash_url=upstash.url,
+        upstash_token=token,
+        s3=s3,
+        bucket=bucket,
+        environment=environment,
+        _stops=stops,
+        _saved_environment=saved,
+    )
