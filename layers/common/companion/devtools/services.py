@@ -53,7 +53,8 @@ def embedded_postgres(data_dir: Path) -> str:
     import pgserver
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(data_dir, cleanup_mode=None)
+    # Stopped when the last process using it exits: Ctrl-C on `companion dev` stops it too.
+    server = pgserver.get_server(data_dir, cleanup_mode="stop")
     return server.get_uri()
 
 
