@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from companion import cache, catalogue, db
 from companion.content_store import content_store
 from companion.deps import Student
-from companion.errors import NotFound, PremiumRequired
+from companion.errors import NotFound
 from companion.repositories import progress, streaks
 from companion.schemas import errors, ok
 from companion.schemas.content import (
@@ -25,17 +25,6 @@ app = create_app(
     "Course Companion - content",
     "Read the Generative AI course verbatim, move between chapters and search it.",
 )
-
-
-def _open_chapter(chapter_id: str, student):
-    """The chapter the student asked for, after the access rule; records the visit."""
-    course = catalogue.course()
-    chapter = course.chapter(chapter_id)
-    if chapter is None:
-        raise NotFound(f"There is no chapter '{chapter_id}'. GET /v1/chapters lists them.")
-    if not student.may_open(chapter.access_tier):
-        raise PremiumRequired(f"Chapter {chapter.chapter_number} is part of the premium plan.")
-    return course, chapter
 
 
 def _record_visit(student_id: str, chapter_id: str) -> None:
@@ -66,7 +55,8 @@ async def list_chapters(student: Student):
     responses={**ok(Chapter, "The chapter and its neighbours."), **errors(401, 403, 404)},
 )
 async def get_chapter(chapter_id: str, student: Student):
-    course, chapter = _open_chapter(chapter_id, student)
+    course = catalogue.course()
+    chapter = course.openable_chapter(chapter_id, student.may_open)
     _record_visit(student.id, chapter.chapter_id)
     previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
     return {
@@ -84,7 +74,7 @@ async def get_chapter(chapter_id: str, student: Student):
     responses={**ok(SectionInChapter, "The section."), **errors(401, 403, 404)},
 )
 async def get_section(chapter_id: str, section_id: str, student: Student):
-    _course, chapter = _open_chapter(chapter_id, student)
+    chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
     section = chapter.section(section_id)
     if section is None:
         raise NotFound(f"Chapter '{chapter_id}' has no section '{section_id}'.")
@@ -94,8 +84,7 @@ async def get_section(chapter_id: str, section_id: str, student: Student):
 
 def _neighbour_summary(chapter_id: str, step: int, student):
     course = catalogue.course()
-    if course.chapter(chapter_id) is None:
-        raise NotFound(f"There is no chapter '{chapter_id}'. GET /v1/chapters lists them.")
+    course.known_chapter(chapter_id)
     neighbour = course.neighbour(chapter_id, step)
     if neighbour is None:
         where = "last" if step > 0 else "first"

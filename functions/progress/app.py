@@ -7,7 +7,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from companion import catalogue, db
 from companion.deps import Student
 from companion.domain.streaks import streak_view
-from companion.errors import NotFound, PremiumRequired
 from companion.progress_report import chapter_entry, progress_report
 from companion.repositories import progress, streaks
 from companion.schemas import errors, ok
@@ -44,11 +43,7 @@ async def get_progress(student: Student):
     },
 )
 async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student):
-    chapter = catalogue.course().chapter(chapter_id)
-    if chapter is None:
-        raise NotFound(f"There is no chapter '{chapter_id}'. GET /v1/chapters lists them.")
-    if not student.may_open(chapter.access_tier):
-        raise PremiumRequired(f"Chapter {chapter.chapter_number} is part of the premium plan.")
+    chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
 
     def add(conn):
         row = progress.add_reading_time(conn, student.id, chapter_id, body.minutes)

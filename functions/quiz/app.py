@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from companion import catalogue, db
 from companion.deps import Student
 from companion.domain.review import review_sections_of
-from companion.errors import InvalidInput, NotFound, PremiumRequired
+from companion.errors import InvalidInput, NotFound
 from companion.formats import number
 from companion.learning import submit_quiz_attempt
 from companion.repositories import attempts, progress
@@ -47,26 +47,13 @@ class Submission(BaseModel):
     idempotency_key: IdempotencyKey = None
 
 
-def _open_quiz(quiz_id: str, student):
-    course = catalogue.course()
-    quiz = course.quiz(quiz_id)
-    if quiz is None:
-        raise NotFound(f"There is no quiz '{quiz_id}'.")
-    chapter = course.chapter(quiz.chapter_id)
-    if not student.may_open(chapter.access_tier):
-        raise PremiumRequired(
-            f"Chapter {chapter.chapter_number}'s quiz is part of the premium plan."
-        )
-    return quiz, chapter
-
-
 @app.get(
     "/v1/quizzes/{quiz_id}",
     summary="A chapter's quiz: its questions, without answers.",
     responses={**ok(QuizView, "The questions."), **errors(401, 403, 404)},
 )
 async def get_quiz(quiz_id: str, student: Student):
-    quiz, _chapter = _open_quiz(quiz_id, student)
+    quiz, _chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
     questions = []
     for question in quiz.questions:
         shown = {
@@ -121,7 +108,7 @@ async def submit_quiz(
         raise InvalidInput(
             "The Idempotency-Key header and the body's idempotency_key differ; send one value."
         )
-    quiz, chapter = _open_quiz(quiz_id, student)
+    quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
     result, replayed = submit_quiz_attempt(
         student.id,
         quiz,
@@ -140,7 +127,7 @@ async def submit_quiz(
     responses={**ok(AttemptList, "Your attempts."), **errors(401, 403, 404)},
 )
 async def list_attempts(quiz_id: str, student: Student):
-    quiz, _chapter = _open_quiz(quiz_id, student)
+    quiz, _chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
 
     def read(conn):
         rows = attempts.for_quiz(conn, student.id, quiz.quiz_id)
@@ -160,7 +147,7 @@ async def list_attempts(quiz_id: str, student: Student):
     responses={**ok(AttemptDetail, "The attempt."), **errors(401, 403, 404)},
 )
 async def get_attempt(quiz_id: str, attempt_id: str, student: Student):
-    quiz, chapter = _open_quiz(quiz_id, student)
+    quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
     row = None
     if attempts.looks_like_id(attempt_id):
         row = db.run(lambda conn: attempts.get(conn, student.id, quiz.quiz_id, attempt_id))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from companion import cache
 from companion.content_store import ContentUnavailable, content_store
 from companion.domain.content_models import Chapter, Quiz, validate_course
+from companion.errors import NotFound, PremiumRequired
 
 CHAPTER_PREFIX = "content/chapters/"
 QUIZ_PREFIX = "content/quizzes/"
@@ -54,6 +56,31 @@ class Course:
 
     def quiz(self, quiz_id: str) -> Quiz | None:
         return self.quizzes.get(quiz_id)
+
+    def known_chapter(self, chapter_id: str) -> Chapter:
+        chapter = self.chapter(chapter_id)
+        if chapter is None:
+            raise NotFound(f"There is no chapter '{chapter_id}'. GET /v1/chapters lists them.")
+        return chapter
+
+    def openable_chapter(self, chapter_id: str, may_open: Callable[[str], bool]) -> Chapter:
+        """The chapter, if it exists (404) and the caller's plan opens it (403)."""
+        chapter = self.known_chapter(chapter_id)
+        if not may_open(chapter.access_tier):
+            raise PremiumRequired(f"Chapter {chapter.chapter_number} is part of the premium plan.")
+        return chapter
+
+    def openable_quiz(self, quiz_id: str, may_open: Callable[[str], bool]) -> tuple[Quiz, Chapter]:
+        """The quiz and its chapter, under the chapter's gate."""
+        quiz = self.quiz(quiz_id)
+        if quiz is None:
+            raise NotFound(f"There is no quiz '{quiz_id}'.")
+        chapter = self.chapter(quiz.chapter_id)
+        if not may_open(chapter.access_tier):
+            raise PremiumRequired(
+                f"Chapter {chapter.chapter_number}'s quiz is part of the premium plan."
+            )
+        return quiz, chapter
 
     def quiz_for(self, chapter_id: str) -> Quiz | None:
         return self._quiz_by_chapter.get(chapter_id)
