@@ -87,13 +87,19 @@ def _s3_client(endpoint_url: str | None, region: str, credentials: tuple[str, st
     from botocore.config import Config
 
     config = Config(
-        connect_timeout=2,
-        read_timeout=5,
-        retries={"max_attempts": 2, "mode": "standard"},
-        # R2 does not take the newer default checksums on every request.
-        request_checksum_calculation="when_required",
-        response_checksum_validation="when_required",
+        connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
     )
+    try:
+        # botocore 1.36+ adds checksums to every request by default, which R2 does not take;
+        # the Lambda runtime's own boto3 may predate the option (and the behaviour).
+        config = config.merge(
+            Config(
+                request_checksum_calculation="when_required",
+                response_checksum_validation="when_required",
+            )
+        )
+    except TypeError:
+        pass
     keys = (
         {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]}
         if credentials
