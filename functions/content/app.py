@@ -9,7 +9,8 @@ from companion import cache, catalogue, db
 from companion.content_store import content_store
 from companion.deps import Student
 from companion.errors import NotFound
-from companion.repositories import progress, streaks
+from companion.learning import record_activity
+from companion.repositories import progress
 from companion.schemas import errors, ok
 from companion.schemas.content import (
     Chapter,
@@ -25,14 +26,6 @@ app = create_app(
     "Course Companion - content",
     "Read the Generative AI course verbatim, move between chapters and search it.",
 )
-
-
-def _record_visit(student_id: str, chapter_id: str) -> None:
-    def visit(conn):
-        progress.touch_chapter(conn, student_id, chapter_id)
-        streaks.record_activity(conn, student_id)
-
-    db.run(visit, transaction=True)
 
 
 @app.get(
@@ -57,7 +50,9 @@ async def list_chapters(student: Student):
 async def get_chapter(chapter_id: str, student: Student):
     course = catalogue.course()
     chapter = course.openable_chapter(chapter_id, student.may_open)
-    _record_visit(student.id, chapter.chapter_id)
+    record_activity(
+        student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
+    )
     previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
     return {
         **course.raw_chapters[chapter_id],
@@ -78,7 +73,9 @@ async def get_section(chapter_id: str, section_id: str, student: Student):
     section = chapter.section(section_id)
     if section is None:
         raise NotFound(f"Chapter '{chapter_id}' has no section '{section_id}'.")
-    _record_visit(student.id, chapter.chapter_id)
+    record_activity(
+        student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
+    )
     return {"chapter_id": chapter.chapter_id, **section.model_dump()}
 
 

@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion import catalogue, db
+from companion import catalogue
 from companion.deps import Student
 from companion.domain.streaks import streak_view
+from companion.learning import record_activity
 from companion.progress_report import chapter_entry, progress_report
 from companion.repositories import progress, streaks
 from companion.schemas import errors, ok
@@ -45,12 +46,10 @@ async def get_progress(student: Student):
 async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student):
     chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
 
-    def add(conn):
-        row = progress.add_reading_time(conn, student.id, chapter_id, body.minutes)
-        streaks.record_activity(conn, student.id)
-        return row
-
-    return chapter_entry(chapter, db.run(add, transaction=True))
+    row = record_activity(
+        student, lambda conn: progress.add_reading_time(conn, student.id, chapter_id, body.minutes)
+    )
+    return chapter_entry(chapter, row)
 
 
 @app.get(
@@ -59,7 +58,8 @@ async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student)
     responses={**ok(Streak, "Your streak."), **errors(401)},
 )
 async def get_streak(student: Student):
-    row = db.run(lambda conn: streaks.get(conn, student.id))
+    # The streak row was read with the caller, in the same round trip.
+    row = student.streak
     timezone = (row or {}).get("timezone") or student.timezone
     return streak_view(streaks.state_of(row), datetime.now(UTC), timezone)
 

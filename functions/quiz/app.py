@@ -110,7 +110,7 @@ async def submit_quiz(
         )
     quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
     result, replayed = submit_quiz_attempt(
-        student.id,
+        student,
         quiz,
         chapter,
         submission.answers,

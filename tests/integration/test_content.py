@@ -22,8 +22,13 @@ def test_list_shows_six_chapters_in_order_with_locks_for_a_free_student(new_stud
     assert [c["locked"] for c in listing["chapters"]] == [False] * 3 + [True] * 3
     first = listing["chapters"][0]
     assert first["chapter_id"] == "01-intro-genai" and first["quiz_id"] == "01-quiz"
-    assert set(first) >= {"title", "subtitle", "access_tier", "estimated_time_minutes",
-                          "difficulty_level"}
+    assert set(first) >= {
+        "title",
+        "subtitle",
+        "access_tier",
+        "estimated_time_minutes",
+        "difficulty_level",
+    }
 
 
 @pytest.mark.parametrize("chapter_id", CHAPTER_IDS)
@@ -36,9 +41,10 @@ def test_every_chapter_round_trips_verbatim_from_the_bucket(new_student, chapter
     navigation = served.pop("navigation")
     assert served == source
     for served_section, source_section in zip(served["sections"], source["sections"], strict=True):
-        assert served_section["content_markdown"].encode() == source_section[
-            "content_markdown"
-        ].encode()
+        assert (
+            served_section["content_markdown"].encode()
+            == source_section["content_markdown"].encode()
+        )
     assert set(navigation) == {"previous_chapter_id", "next_chapter_id"}
 
 
@@ -61,8 +67,10 @@ def test_premium_chapters_sections_and_search_excerpts_are_gated(new_student):
     free = new_student()
     denied = free.get("/v1/chapters/04-rag")
     assert denied.status == 403
-    assert denied.body == {"detail": "Chapter 4 is part of the premium plan.",
-                           "code": "premium_required"}
+    assert denied.body == {
+        "detail": "Chapter 4 is part of the premium plan.",
+        "code": "premium_required",
+    }
     section_id = catalogue.course().chapter("04-rag").sections[0].section_id
     assert free.get(f"/v1/chapters/04-rag/sections/{section_id}").status == 403
     assert new_student(tier="premium").get("/v1/chapters/04-rag").status == 200
@@ -139,3 +147,20 @@ def test_no_token_is_401_with_www_authenticate(stack):
     assert response.status == 401
     assert response.headers.get("www-authenticate") == "Bearer"
     assert response["code"] == "unauthorized"
+
+
+def test_every_read_stamps_last_active_at_and_a_day_counts_once(new_student):
+    student = new_student()
+    student.get("/v1/chapters/01-intro-genai")
+    first = student.get("/v1/me")["last_active_at"]
+    student.get("/v1/chapters/02-how-llms-work/sections/02-tokens-and-embeddings")
+    second = student.get("/v1/me")["last_active_at"]
+    assert second > first
+    streak = student.get("/v1/streak")
+    assert streak["current_streak"] == 1 and streak["longest_streak"] == 1
+    chapters = student.get("/v1/progress")["chapters"]
+    assert [c["completion_status"] for c in chapters[:3]] == [
+        "in_progress",
+        "in_progress",
+        "not_started",
+    ]

@@ -342,9 +342,10 @@ def test_a_hung_database_is_a_503_within_the_connect_timeout(new_student, stack)
 
 
 @contextlib.contextmanager
-def failing_streak_update(sql, student_id: str, action: str):
-    """Make the last write of a submission (the streak) fail for one student, by `action`
-    inside a trigger; the attempt and the progress were already written in that transaction."""
+def failing_progress_update(sql, student_id: str, action: str, table: str = "chapter_progress"):
+    """Make a submission's update of `table` fail for one student, by `action` inside a
+    trigger; the attempt (and, for streaks, the progress) was already written in that
+    transaction."""
     sql(
         f"""
         CREATE FUNCTION fault_drill() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -355,13 +356,13 @@ def failing_streak_update(sql, student_id: str, action: str):
         """
     )
     sql(
-        "CREATE TRIGGER fault_drill BEFORE UPDATE ON streaks FOR EACH ROW"
+        f"CREATE TRIGGER fault_drill BEFORE UPDATE ON {table} FOR EACH ROW"
         f" WHEN (NEW.student_id = '{uuid.UUID(student_id)}') EXECUTE FUNCTION fault_drill()"
     )
     try:
         yield
     finally:
-        sql("DROP TRIGGER IF EXISTS fault_drill ON streaks")
+        sql(f"DROP TRIGGER IF EXISTS fault_drill ON {table}")
         sql("DROP FUNCTION IF EXISTS fault_drill()")
 
 
@@ -403,7 +404,7 @@ def test_a_submission_that_fails_half_way_leaves_nothing_behind(
     assert before["attempts"] == [] and before["progress"][0]["quiz_score"] is None
     submission = {"answers": perfect_answers("01-quiz"), "idempotency_key": uuid.uuid4().hex}
 
-    with failing_streak_update(sql, student.user_id, action):
+    with failing_progress_update(sql, student.user_id, action):
         failed = student.post("/v1/quizzes/01-quiz/submit", submission)
         assert failed.status == status, failed.body
         assert failed.body == {"detail": failed["detail"], "code": code}
@@ -417,3 +418,15 @@ def test_a_submission_that_fails_half_way_leaves_nothing_behind(
     assert retried["score"] == 100.0 and retried["chapter_status"] == "completed"
     after = stored_state(sql, student.user_id)
     assert [row["id"] for row in after["attempts"]] == [uuid.UUID(retried["attempt_id"])]
+
+
+def test_a_first_activity_of_the_day_whose_streak_write_fails_leaves_nothing(new_student, sql):
+    student = new_student()  # no activity yet: the submission also advances the streak
+    before = stored_state(sql, student.user_id)
+    submission = {"answers": perfect_answers("01-quiz")}
+    with failing_progress_update(sql, student.user_id, "RAISE EXCEPTION 'fault drill'", "streaks"):
+        failed = student.post("/v1/quizzes/01-quiz/submit", submission)
+        assert failed.status == 500 and failed["code"] == "internal"
+        assert stored_state(sql, student.user_id) == before
+    assert student.post("/v1/quizzes/01-quiz/submit", submission).status == 200
+    assert student.get("/v1/streak")["current_streak"] == 1

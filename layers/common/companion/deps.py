@@ -14,7 +14,7 @@ from companion import db
 from companion.domain.access import can_open, effective_tier
 from companion.errors import Unauthorized
 from companion.formats import iso as iso  # re-exported for the functions
-from companion.repositories import students
+from companion.repositories import streaks, students
 from companion.security import student_id_from_token
 
 bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
@@ -33,6 +33,17 @@ class CurrentStudent:
     def may_open(self, access_tier: str) -> bool:
         return can_open(access_tier, self.effective_tier)
 
+    @property
+    def streak(self) -> dict[str, Any] | None:
+        """The streak row as read with the caller (current_streak, longest_streak,
+        last_activity_date, timezone), or None."""
+        return self.profile.get("streak")
+
+    def counted_today(self) -> bool:
+        """Whether activity now is already counted in the streak (as read with the caller):
+        then recording it only stamps last_active_at, in one statement."""
+        return streaks.counts_today(self.streak)
+
 
 async def current_student(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
@@ -46,7 +57,7 @@ async def current_student(
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:
         raise Unauthorized("The access token is not valid. Please log in again.") from exc
-    profile = db.run(lambda conn: students.get(conn, student_id))
+    profile = db.run(lambda conn: students.get_with_streak(conn, student_id))
     if profile is None:
         raise Unauthorized("This account no longer exists. Please register again.")
     tier = effective_tier(

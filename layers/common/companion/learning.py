@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from companion import db
 from companion.domain.content_models import Chapter, Quiz
@@ -16,6 +17,8 @@ from companion.errors import IdempotencyKeyReused, InvalidInput
 from companion.formats import number
 from companion.repositories import attempts, progress, streaks
 
+T = TypeVar("T")
+
 
 def request_fingerprint(quiz_id: str, answers: dict[str, Any]) -> str:
     canonical = json.dumps(
@@ -24,8 +27,23 @@ def request_fingerprint(quiz_id: str, answers: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def record_activity(student, write: Callable[[Any], T]) -> T:
+    """Run a progress write (which stamps last_active_at itself) as the student's activity:
+    alone, one statement, when today already counts in the streak; else in one transaction
+    with the streak's advance."""
+    if student.counted_today():
+        return db.run(write)
+
+    def write_and_advance(conn):
+        result = write(conn)
+        streaks.advance(conn, student.id)
+        return result
+
+    return db.run(write_and_advance, transaction=True)
+
+
 def submit_quiz_attempt(
-    student_id: str,
+    student,
     quiz: Quiz,
     chapter: Chapter,
     answers: dict[str, Any],
@@ -34,9 +52,10 @@ def submit_quiz_attempt(
     """Grade and store one submission; returns (the result, whether it was a replay).
 
     One transaction: the attempt row first (so a concurrent retry with the same key waits
-    here and then replays), then the chapter's best score and completion, then the streak
-    and last_active_at.
+    here and then replays), then the chapter's best score and completion with
+    last_active_at, then the streak (unless today already counts).
     """
+    student_id = student.id
     try:
         grade = grade_quiz(quiz, chapter, answers)
     except InvalidAnswers as exc:
@@ -68,7 +87,10 @@ def submit_quiz_attempt(
         chapter_progress = progress.record_quiz_score(
             conn, student_id, chapter.chapter_id, grade.score, quiz.passing_score
         )
-        streak_row = streaks.record_activity(conn, student_id)
+        if student.counted_today():
+            streak_row = student.streak
+        else:
+            streak_row = streaks.advance(conn, student_id)
         return row, chapter_progress, streak_row, False
 
     row, chapter_progress, streak_row, replayed = db.run(store, transaction=True)

@@ -41,10 +41,10 @@ def progress_report(student, course) -> dict[str, Any]:
             attempts.latest_per_chapter(
                 conn, student.id, [chapter.chapter_id for chapter in course.chapters]
             ),
-            streaks.get(conn, student.id),
         )
 
-    rows, latest, streak_row = db.run(read)
+    rows, latest = db.run(read)
+    streak_row = student.streak  # read with the caller
     entries = [chapter_entry(chapter, rows.get(chapter.chapter_id)) for chapter in course.chapters]
     completed = sum(entry["completion_status"] == "completed" for entry in entries)
     steps = []

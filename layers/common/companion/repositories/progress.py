@@ -1,4 +1,8 @@
-"""The chapter_progress table. Every write is one statement, settled by ON CONFLICT."""
+"""The chapter_progress table. Every write is one statement, settled by ON CONFLICT.
+
+Each write is also the student's activity: the same statement stamps
+students.last_active_at (a data-modifying CTE), so the pair is atomic even in autocommit.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ from typing import Any
 
 COLUMNS = """
     chapter_id, completion_status, quiz_score, time_spent_minutes, last_accessed_at, completed_at
+"""
+
+_STAMP_ACTIVE = """
+    WITH active AS (UPDATE students SET last_active_at = now() WHERE id = %(student)s)
 """
 
 # A chapter that is opened, read or quizzed becomes in_progress, never downgrading completed.
@@ -18,22 +26,24 @@ _STARTED = """
 def touch_chapter(conn, student_id: str, chapter_id: str) -> dict[str, Any]:
     return conn.execute(
         f"""
+        {_STAMP_ACTIVE}
         INSERT INTO chapter_progress (student_id, chapter_id, completion_status, last_accessed_at)
-        VALUES (%s, %s, 'in_progress', now())
+        VALUES (%(student)s, %(chapter)s, 'in_progress', now())
         ON CONFLICT (student_id, chapter_id) DO UPDATE
            SET completion_status = {_STARTED}, last_accessed_at = now()
         RETURNING {COLUMNS}
         """,
-        (student_id, chapter_id),
+        {"student": student_id, "chapter": chapter_id},
     ).fetchone()
 
 
 def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> dict[str, Any]:
     return conn.execute(
         f"""
+        {_STAMP_ACTIVE}
         INSERT INTO chapter_progress
                (student_id, chapter_id, completion_status, time_spent_minutes, last_accessed_at)
-        VALUES (%s, %s, 'in_progress', %s, now())
+        VALUES (%(student)s, %(chapter)s, 'in_progress', %(minutes)s, now())
         ON CONFLICT (student_id, chapter_id) DO UPDATE
            SET completion_status = {_STARTED},
                time_spent_minutes =
@@ -41,7 +51,7 @@ def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> di
                last_accessed_at = now()
         RETURNING {COLUMNS}
         """,
-        (student_id, chapter_id, minutes),
+        {"student": student_id, "chapter": chapter_id, "minutes": minutes},
     ).fetchone()
 
 
@@ -51,6 +61,7 @@ def record_quiz_score(
     """Keep the best score; complete the chapter (completed_at set once) when it passes."""
     return conn.execute(
         f"""
+        {_STAMP_ACTIVE}
         INSERT INTO chapter_progress AS p
                (student_id, chapter_id, completion_status, quiz_score, last_accessed_at,
                 completed_at)

@@ -1,4 +1,4 @@
-"""The streaks table, and recording activity (reading, logging time, submitting a quiz)."""
+"""The streaks table, and counting activity (reading, logging time, submitting a quiz) in it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from companion.domain.streaks import StreakState, local_date, streak_after_activ
 def create(conn, student_id: str, timezone: str) -> None:
     conn.execute(
         "INSERT INTO streaks (student_id, current_streak, longest_streak, timezone)"
-        " VALUES (%s, 0, 0, %s)",
+        " VALUES (%s, 0, 0, %s) ON CONFLICT (student_id) DO NOTHING",
         (student_id, timezone),
     )
 
@@ -34,10 +34,10 @@ def state_of(row: dict[str, Any] | None) -> StreakState:
     )
 
 
-def record_activity(conn, student_id: str, now: datetime | None = None) -> dict[str, Any]:
-    """Count activity now: advance the streak by the rule in the layer and stamp
-    last_active_at. Call inside the request's transaction; the row lock serialises
-    concurrent activity of one student so the result is what serial requests give."""
+def advance(conn, student_id: str, now: datetime | None = None) -> dict[str, Any]:
+    """Count activity now in the streak, by the rule in the layer. Call inside the request's
+    transaction; the row lock serialises concurrent activity of one student so the result is
+    what serial requests give. (last_active_at is stamped by the progress write itself.)"""
     now = now or datetime.now(UTC)
     row = conn.execute(
         "SELECT current_streak, longest_streak, last_activity_date, timezone"
@@ -51,11 +51,7 @@ def record_activity(conn, student_id: str, now: datetime | None = None) -> dict[
             ]
             or "UTC"
         )
-        conn.execute(
-            "INSERT INTO streaks (student_id, current_streak, longest_streak, timezone)"
-            " VALUES (%s, 0, 0, %s) ON CONFLICT (student_id) DO NOTHING",
-            (student_id, timezone),
-        )
+        create(conn, student_id, timezone)
         row = {
             "current_streak": 0,
             "longest_streak": 0,
@@ -64,26 +60,24 @@ def record_activity(conn, student_id: str, now: datetime | None = None) -> dict[
         }
     timezone = row["timezone"] or "UTC"
     after = streak_after_activity(state_of(row), local_date(now, timezone))
-    conn.execute(
-        """
-        WITH streak AS (
-            UPDATE streaks SET current_streak = %s, longest_streak = %s, last_activity_date = %s
-             WHERE student_id = %s
+    if after != state_of(row):
+        conn.execute(
+            "UPDATE streaks SET current_streak = %s, longest_streak = %s, last_activity_date = %s"
+            " WHERE student_id = %s",
+            (after.current_streak, after.longest_streak, after.last_activity_date, student_id),
         )
-        UPDATE students SET last_active_at = %s WHERE id = %s
-        """,
-        (
-            after.current_streak,
-            after.longest_streak,
-            after.last_activity_date,
-            student_id,
-            now,
-            student_id,
-        ),
-    )
     return {
         "current_streak": after.current_streak,
         "longest_streak": after.longest_streak,
         "last_activity_date": after.last_activity_date,
         "timezone": timezone,
     }
+
+
+def counts_today(row: dict[str, Any] | None, now: datetime | None = None) -> bool:
+    """Whether activity now would leave this streak row as it is (today already counted, or a
+    timezone move west put the last activity date ahead of the local date)."""
+    if row is None or row.get("last_activity_date") is None:
+        return False
+    now = now or datetime.now(UTC)
+    return local_date(now, row.get("timezone") or "UTC") <= row["last_activity_date"]

@@ -19,6 +19,30 @@ def get(conn, student_id: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
+def get_with_streak(conn, student_id: str) -> dict[str, Any] | None:
+    """The profile with the student's streak row under "streak" (None when it has none):
+    what every authenticated request reads first, in one round trip."""
+    row = conn.execute(
+        """
+        SELECT s.id, s.email, s.full_name, s.timezone, s.subscription_tier,
+               s.subscription_expires_at, s.created_at, s.last_active_at,
+               k.current_streak, k.longest_streak, k.last_activity_date,
+               k.timezone AS streak_timezone, k.student_id AS streak_student
+          FROM students s LEFT JOIN streaks k ON k.student_id = s.id
+         WHERE s.id = %s
+        """,
+        (student_id,),
+    ).fetchone()
+    if row is None:
+        return None
+    streak_fields = ("current_streak", "longest_streak", "last_activity_date")
+    streak = {name: row.pop(name) for name in streak_fields}
+    streak["timezone"] = row.pop("streak_timezone")
+    has_streak = row.pop("streak_student") is not None
+    row["streak"] = streak if has_streak else None
+    return row
+
+
 def get_by_email(conn, email: str) -> dict[str, Any] | None:
     """The profile and password hash of the student with this (normalised) e-mail."""
     return conn.execute(
