@@ -7,9 +7,7 @@ from fastapi import Query, Response
 from companion import accounts
 from companion.accounts import LoginBody, ProfileChanges, RegisterBody
 from companion.deps import Student
-from companion.schemas import errors, ok
-from companion.schemas.accounts import AccessTokenBody, DataExport, Profile, Registered
-from companion.web import create_app, lambda_handler
+from companion.web import create_app, documented, lambda_handler
 
 app = create_app("Course Companion - accounts", "Register, log in and manage your account.")
 
@@ -18,8 +16,8 @@ app = create_app("Course Companion - accounts", "Register, log in and manage you
     "/auth/register",
     status_code=201,
     summary="Create a student account on the free plan.",
-    responses={**ok(Registered, "The new account.", 201), **errors(400, 409, 413, 422)},
 )
+@documented("accounts.Registered", "The new account.", 400, 409, 413, 422, status=201)
 async def register(body: RegisterBody):
     return accounts.register(body)
 
@@ -27,8 +25,8 @@ async def register(body: RegisterBody):
 @app.post(
     "/auth/login",
     summary="Exchange e-mail and password for an access token.",
-    responses={**ok(AccessTokenBody, "A bearer token."), **errors(400, 401, 413, 422, 429)},
 )
+@documented("accounts.AccessTokenBody", "A bearer token.", 400, 401, 413, 422, 429)
 async def login(body: LoginBody):
     return accounts.login(body)
 
@@ -36,8 +34,8 @@ async def login(body: LoginBody):
 @app.get(
     "/v1/me",
     summary="Your profile and plan.",
-    responses={**ok(Profile, "The profile."), **errors(401)},
 )
+@documented("accounts.Profile", "The profile.", 401)
 async def get_profile(student: Student):
     return accounts.profile(student)
 
@@ -45,8 +43,8 @@ async def get_profile(student: Student):
 @app.patch(
     "/v1/me",
     summary="Change your name or timezone.",
-    responses={**ok(Profile, "The profile as changed."), **errors(400, 401, 413, 422)},
 )
+@documented("accounts.Profile", "The profile as changed.", 400, 401, 413, 422)
 async def update_profile(student: Student, body: ProfileChanges):
     return accounts.update_profile(student, body)
 
@@ -54,8 +52,8 @@ async def update_profile(student: Student, body: ProfileChanges):
 @app.get(
     "/v1/me/export",
     summary="Everything stored about you.",
-    responses={**ok(DataExport, "Every row held about you."), **errors(401, 422)},
 )
+@documented("accounts.DataExport", "Every row held about you.", 401, 422)
 async def export_my_data(
     student: Student,
     attempts_limit: Annotated[
@@ -74,8 +72,8 @@ async def export_my_data(
     "/v1/me",
     status_code=204,
     summary="Delete your account and everything about you.",
-    responses={204: {"description": "Deleted."}, **errors(401)},
 )
+@documented(None, "Deleted.", 401, status=204)
 async def delete_account(student: Student):
     accounts.delete_account(student)
     return Response(status_code=204)

@@ -11,16 +11,7 @@ from companion.deps import Student
 from companion.errors import NotFound
 from companion.learning import record_activity
 from companion.repositories import progress
-from companion.schemas import errors, ok
-from companion.schemas.content import (
-    Chapter,
-    ChapterList,
-    ChapterSummary,
-    Health,
-    SearchResults,
-    SectionInChapter,
-)
-from companion.web import create_app, lambda_handler
+from companion.web import create_app, documented, lambda_handler
 
 app = create_app(
     "Course Companion - content",
@@ -31,8 +22,8 @@ app = create_app(
 @app.get(
     "/v1/chapters",
     summary="List the six chapters, in order, with what is locked.",
-    responses={**ok(ChapterList, "The chapters."), **errors(401)},
 )
+@documented("content.ChapterList", "The chapters.", 401)
 async def list_chapters(student: Student):
     course = catalogue.course()
     chapters = [
@@ -45,8 +36,8 @@ async def list_chapters(student: Student):
 @app.get(
     "/v1/chapters/{chapter_id}",
     summary="A whole chapter, exactly as written.",
-    responses={**ok(Chapter, "The chapter and its neighbours."), **errors(401, 403, 404)},
 )
+@documented("content.Chapter", "The chapter and its neighbours.", 401, 403, 404)
 async def get_chapter(chapter_id: str, student: Student):
     course = catalogue.course()
     chapter = course.openable_chapter(chapter_id, student.may_open)
@@ -66,8 +57,8 @@ async def get_chapter(chapter_id: str, student: Student):
 @app.get(
     "/v1/chapters/{chapter_id}/sections/{section_id}",
     summary="One section of a chapter, exactly as written.",
-    responses={**ok(SectionInChapter, "The section."), **errors(401, 403, 404)},
 )
+@documented("content.SectionInChapter", "The section.", 401, 403, 404)
 async def get_section(chapter_id: str, section_id: str, student: Student):
     chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
     section = chapter.section(section_id)
@@ -92,8 +83,8 @@ def _neighbour_summary(chapter_id: str, step: int, student):
 @app.get(
     "/v1/chapters/{chapter_id}/next",
     summary="The chapter after this one.",
-    responses={**ok(ChapterSummary, "Its summary."), **errors(401, 404)},
 )
+@documented("content.ChapterSummary", "Its summary.", 401, 404)
 async def get_next_chapter(chapter_id: str, student: Student):
     return _neighbour_summary(chapter_id, 1, student)
 
@@ -101,8 +92,8 @@ async def get_next_chapter(chapter_id: str, student: Student):
 @app.get(
     "/v1/chapters/{chapter_id}/previous",
     summary="The chapter before this one.",
-    responses={**ok(ChapterSummary, "Its summary."), **errors(401, 404)},
 )
+@documented("content.ChapterSummary", "Its summary.", 401, 404)
 async def get_previous_chapter(chapter_id: str, student: Student):
     return _neighbour_summary(chapter_id, -1, student)
 
@@ -110,8 +101,8 @@ async def get_previous_chapter(chapter_id: str, student: Student):
 @app.get(
     "/v1/search",
     summary="The course sections that best answer a question.",
-    responses={**ok(SearchResults, "Sections, best first."), **errors(401, 422)},
 )
+@documented("content.SearchResults", "Sections, best first.", 401, 422)
 async def search_course(
     student: Student,
     q: Annotated[str, Query(min_length=1, max_length=200, description="What to look for.")],
@@ -127,10 +118,11 @@ async def search_course(
 @app.get(
     "/health",
     summary="Whether the database, cache and content store answer.",
-    responses={
-        **ok(Health, "Everything needed answers (a cache that is down is only reported)."),
-        503: {"model": Health, "description": "The database or content store is down."},
-    },
+)
+@documented(
+    "content.Health",
+    "Everything needed answers (a cache that is down is only reported).",
+    also={503: ("content.Health", "The database or content store is down.")},
 )
 async def health():
     report = {

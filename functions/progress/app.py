@@ -10,9 +10,7 @@ from companion.domain.streaks import streak_view
 from companion.learning import record_activity
 from companion.progress_report import chapter_entry, progress_report
 from companion.repositories import progress, streaks
-from companion.schemas import errors, ok
-from companion.schemas.learning import ChapterProgress, ProgressReport, Streak
-from companion.web import create_app, lambda_handler
+from companion.web import create_app, documented, lambda_handler
 
 app = create_app(
     "Course Companion - progress",
@@ -29,8 +27,8 @@ class ReadingTime(BaseModel):
 @app.get(
     "/v1/progress",
     summary="All six chapters' progress, your streak and the next step.",
-    responses={**ok(ProgressReport, "Your progress."), **errors(401)},
 )
+@documented("learning.ProgressReport", "Your progress.", 401)
 async def get_progress(student: Student):
     return progress_report(student, catalogue.course())
 
@@ -38,11 +36,8 @@ async def get_progress(student: Student):
 @app.post(
     "/v1/progress/{chapter_id}/time",
     summary="Add reading time to a chapter.",
-    responses={
-        **ok(ChapterProgress, "The chapter's progress."),
-        **errors(400, 401, 403, 404, 413, 422),
-    },
 )
+@documented("learning.ChapterProgress", "The chapter's progress.", 400, 401, 403, 404, 413, 422)
 async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student):
     chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
 
@@ -55,8 +50,8 @@ async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student)
 @app.get(
     "/v1/streak",
     summary="Your learning streak, and whether it is at risk today.",
-    responses={**ok(Streak, "Your streak."), **errors(401)},
 )
+@documented("learning.Streak", "Your streak.", 401)
 async def get_streak(student: Student):
     # The streak row was read with the caller, in the same round trip.
     row = student.streak

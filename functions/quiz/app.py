@@ -12,9 +12,7 @@ from companion.errors import InvalidInput, NotFound
 from companion.formats import number
 from companion.learning import submit_quiz_attempt
 from companion.repositories import attempts, progress
-from companion.schemas import errors, ok
-from companion.schemas.learning import AttemptDetail, AttemptList, QuizView, SubmissionResult
-from companion.web import create_app, lambda_handler
+from companion.web import create_app, documented, lambda_handler
 
 app = create_app(
     "Course Companion - quizzes",
@@ -50,8 +48,8 @@ class Submission(BaseModel):
 @app.get(
     "/v1/quizzes/{quiz_id}",
     summary="A chapter's quiz: its questions, without answers.",
-    responses={**ok(QuizView, "The questions."), **errors(401, 403, 404)},
 )
+@documented("learning.QuizView", "The questions.", 401, 403, 404)
 async def get_quiz(quiz_id: str, student: Student):
     quiz, _chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
     questions = []
@@ -75,19 +73,22 @@ async def get_quiz(quiz_id: str, student: Student):
 @app.post(
     "/v1/quizzes/{quiz_id}/submit",
     summary="Submit answers; get the graded result.",
-    responses={
-        200: {
-            "model": SubmissionResult,
-            "description": "The graded attempt. A retry with a used idempotency key replays "
-            "the original result with the header Idempotent-Replayed: true.",
-            "headers": {
-                "Idempotent-Replayed": {
-                    "description": "true when this is the replay of an earlier submission.",
-                    "schema": {"type": "string"},
-                }
-            },
-        },
-        **errors(400, 401, 403, 404, 413, 422),
+)
+@documented(
+    "learning.SubmissionResult",
+    "The graded attempt. A retry with a used idempotency key replays the original result "
+    "with the header Idempotent-Replayed: true.",
+    400,
+    401,
+    403,
+    404,
+    413,
+    422,
+    headers={
+        "Idempotent-Replayed": {
+            "description": "true when this is the replay of an earlier submission.",
+            "schema": {"type": "string"},
+        }
     },
 )
 async def submit_quiz(
@@ -124,8 +125,8 @@ async def submit_quiz(
 @app.get(
     "/v1/quizzes/{quiz_id}/attempts",
     summary="Your attempts at a quiz, newest first.",
-    responses={**ok(AttemptList, "Your attempts."), **errors(401, 403, 404)},
 )
+@documented("learning.AttemptList", "Your attempts.", 401, 403, 404)
 async def list_attempts(quiz_id: str, student: Student):
     quiz, _chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
 
@@ -144,8 +145,8 @@ async def list_attempts(quiz_id: str, student: Student):
 @app.get(
     "/v1/quizzes/{quiz_id}/attempts/{attempt_id}",
     summary="One of your attempts, with your answers and the grading.",
-    responses={**ok(AttemptDetail, "The attempt."), **errors(401, 403, 404)},
 )
+@documented("learning.AttemptDetail", "The attempt.", 401, 403, 404)
 async def get_attempt(quiz_id: str, attempt_id: str, student: Student):
     quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
     row = None
