@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import logging
-import socket
 import threading
 import time
 import uuid
@@ -23,6 +22,7 @@ from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
 from companion import cache
+from companion.devtools.faults import SilentListener
 from companion.devtools.upstash_local import serve_in_background
 from companion.settings import reset_settings
 
@@ -285,47 +285,6 @@ def test_a_stopped_endpoint_makes_every_call_a_quick_no_op(monkeypatch):
     assert time.monotonic() - started < 1.0
 
 
-class SilentServer:
-    """Accepts TCP connections and never says a word; counts the connections."""
-
-    def __init__(self) -> None:
-        self._listener = socket.create_server(("127.0.0.1", 0))
-        self._listener.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self._held: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._running = True
-        self._thread = threading.Thread(target=self._accept_forever, daemon=True)
-        self._thread.start()
-
-    @property
-    def accepted(self) -> int:
-        with self._lock:
-            return len(self._held)
-
-    def _accept_forever(self) -> None:
-        while self._running:
-            try:
-                connection, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            with self._lock:
-                self._held.append(connection)
-
-    def close(self) -> None:
-        self._running = False
-        self._thread.join(2)
-        self._listener.close()
-        for connection in self._held:
-            connection.close()
-
-    def wait_for_connections(self, count: int, within: float = 2.0) -> int:
-        deadline = time.monotonic() + within
-        while self.accepted < count and time.monotonic() < deadline:
-            time.sleep(0.01)
-        return self.accepted
-
-
 def call_with_deadline(function, *args, deadline: float = 5.0):
     """(result, seconds taken); fails instead of hanging the suite when the call hangs."""
     outcome = {}
@@ -344,9 +303,8 @@ def call_with_deadline(function, *args, deadline: float = 5.0):
 
 @pytest.fixture
 def silent_server():
-    server = SilentServer()
-    yield server
-    server.close()
+    with SilentListener() as server:
+        yield server
 
 
 def test_a_hung_cache_costs_one_short_timeout_then_is_skipped_for_the_cool_down(
@@ -355,7 +313,7 @@ def test_a_hung_cache_costs_one_short_timeout_then_is_skipped_for_the_cool_down(
     cooldown = 1.0
     use_cache_at(
         monkeypatch,
-        silent_server.url,
+        silent_server.url(),
         cache_timeout_seconds=0.3,
         cache_cooldown_seconds=cooldown,
     )
