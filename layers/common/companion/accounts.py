@@ -15,10 +15,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from companion import cache, db, security, throttle
-from companion.deps import CurrentStudent, iso
+from companion.deps import CurrentStudent
 from companion.domain.access import effective_tier
 from companion.domain.streaks import is_valid_timezone
 from companion.errors import EmailTaken, InvalidCredentials, InvalidInput, Unauthorized
+from companion.formats import iso
 from companion.repositories import attempts, students
 
 # The seed's format rule (the students table checks the same).

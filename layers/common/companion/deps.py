@@ -13,7 +13,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from companion import db
 from companion.domain.access import can_open, effective_tier
 from companion.errors import Unauthorized
-from companion.formats import iso as iso  # re-exported for the functions
 from companion.repositories import streaks, students
 from companion.security import student_id_from_token
 

@@ -78,8 +78,3 @@ class RateLimited(ApiError):
 class ServiceUnavailable(ApiError):
     status_code = 503
     code = "unavailable"
-
-
-class NotImplementedYet(ApiError):
-    status_code = 501
-    code = "not_implemented"
