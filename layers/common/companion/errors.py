@@ -13,11 +13,6 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-class BadRequest(ApiError):
-    status_code = 400
-    code = "bad_request"
-
-
 class Unauthorized(ApiError):
     status_code = 401
     code = "unauthorized"
@@ -48,11 +43,6 @@ class NotFound(ApiError):
 class EmailTaken(ApiError):
     status_code = 409
     code = "email_taken"
-
-
-class PayloadTooLarge(ApiError):
-    status_code = 413
-    code = "payload_too_large"
 
 
 class IdempotencyKeyReused(ApiError):

@@ -1,4 +1,5 @@
-"""The learning loop's writes: a quiz submission, graded and stored in one transaction."""
+"""The learning loop's writes: activity (a progress write plus the streak), and a quiz
+submission, graded and stored in one transaction."""
 
 from __future__ import annotations
 
