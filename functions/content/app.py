@@ -9,8 +9,7 @@ from companion import cache, catalogue, db
 from companion.content_store import content_store
 from companion.deps import Student
 from companion.errors import NotFound
-from companion.learning import record_activity
-from companion.repositories import progress
+from companion.learning import record_visit
 from companion.web import create_app, documented, lambda_handler
 
 app = create_app(
@@ -41,9 +40,7 @@ async def list_chapters(student: Student):
 async def get_chapter(chapter_id: str, student: Student):
     course = catalogue.course()
     chapter = course.openable_chapter(chapter_id, student.may_open)
-    record_activity(
-        student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
-    )
+    record_visit(student, chapter.chapter_id)
     previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
     return {
         **course.raw_chapters[chapter_id],
@@ -64,9 +61,7 @@ async def get_section(chapter_id: str, section_id: str, student: Student):
     section = chapter.section(section_id)
     if section is None:
         raise NotFound(f"Chapter '{chapter_id}' has no section '{section_id}'.")
-    record_activity(
-        student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
-    )
+    record_visit(student, chapter.chapter_id, section.section_id)
     return {"chapter_id": chapter.chapter_id, **section.model_dump()}
 
 

@@ -1,15 +1,12 @@
 """ProgressFunction: progress through the course, reading time, the streak."""
 
-from datetime import UTC, datetime
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from companion import catalogue
 from companion.deps import Student
-from companion.domain.streaks import streak_view
 from companion.learning import record_activity
-from companion.progress_report import chapter_entry, progress_report
-from companion.repositories import progress, streaks
+from companion.progress_report import chapter_entry, progress_report, streak_report
+from companion.repositories import progress
 from companion.web import create_app, documented, lambda_handler
 
 app = create_app(
@@ -53,10 +50,7 @@ async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student)
 )
 @documented("learning.Streak", "Your streak.", 401)
 async def get_streak(student: Student):
-    # The streak row was read with the caller, in the same round trip.
-    row = student.streak
-    timezone = (row or {}).get("timezone") or student.timezone
-    return streak_view(streaks.state_of(row), datetime.now(UTC), timezone)
+    return streak_report(student)
 
 
 handler = lambda_handler(app)

@@ -34,9 +34,13 @@ class CurrentStudent:
 
     @property
     def streak(self) -> dict[str, Any] | None:
-        """The streak row as read with the caller (current_streak, longest_streak,
-        last_activity_date, timezone), or None."""
+        """The streak row as read with the caller (repositories.streaks.COLUMNS), or None."""
         return self.profile.get("streak")
+
+    @property
+    def progress(self) -> dict[str, dict[str, Any]]:
+        """The caller's chapter_progress rows as read with the caller, by chapter id."""
+        return self.profile.get("progress") or {}
 
     def counted_today(self) -> bool:
         """Whether activity now is already counted in the streak (as read with the caller):
@@ -56,7 +60,7 @@ async def current_student(
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:
         raise Unauthorized("The access token is not valid. Please log in again.") from exc
-    profile = db.run(lambda conn: students.get_with_streak(conn, student_id))
+    profile = db.run(lambda conn: students.get_with_streak_and_progress(conn, student_id))
     if profile is None:
         raise Unauthorized("This account no longer exists. Please register again.")
     tier = effective_tier(

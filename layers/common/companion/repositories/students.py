@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from companion.repositories import streaks
+from companion.repositories import progress, streaks
 
 PROFILE_COLUMNS = """
     id, email, full_name, timezone, subscription_tier, subscription_expires_at,
@@ -19,27 +19,53 @@ def get(conn, student_id: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
-def get_with_streak(conn, student_id: str) -> dict[str, Any] | None:
-    """The profile with the student's streak row under "streak" (None when it has none):
-    what every authenticated request reads first, in one round trip."""
+# The caller's chapter_progress rows come as one array per column (at most one row per
+# chapter), so each value keeps its type; zipped back into rows below.
+_PROGRESS_FIELDS = progress.COLUMN_NAMES
+_PROGRESS_ARRAYS = ", ".join(
+    f"array_agg(p.{name} ORDER BY p.chapter_id) AS progress_{name}" for name in _PROGRESS_FIELDS
+)
+_STREAK_FIELDS = (
+    "current_streak",
+    "longest_streak",
+    "last_activity_date",
+    "freezes_held",
+    "freezes_used",
+    "active_run",
+)
+
+
+def get_with_streak_and_progress(conn, student_id: str) -> dict[str, Any] | None:
+    """The profile, with the student's streak row under "streak" (None when it has none) and
+    its chapter_progress rows under "progress" (by chapter id): what every authenticated
+    request reads first, in one round trip."""
     row = conn.execute(
-        """
+        f"""
         SELECT s.id, s.email, s.full_name, s.timezone, s.subscription_tier,
                s.subscription_expires_at, s.created_at, s.last_active_at,
-               k.current_streak, k.longest_streak, k.last_activity_date,
-               k.timezone AS streak_timezone, k.student_id AS streak_student
-          FROM students s LEFT JOIN streaks k ON k.student_id = s.id
+               {", ".join(f"k.{name}" for name in _STREAK_FIELDS)},
+               k.timezone AS streak_timezone, k.student_id AS streak_student,
+               progress.*
+          FROM students s
+          LEFT JOIN streaks k ON k.student_id = s.id
+         CROSS JOIN LATERAL (
+               SELECT {_PROGRESS_ARRAYS} FROM chapter_progress p WHERE p.student_id = s.id
+         ) AS progress
          WHERE s.id = %s
         """,
         (student_id,),
     ).fetchone()
     if row is None:
         return None
-    streak_fields = ("current_streak", "longest_streak", "last_activity_date")
-    streak = {name: row.pop(name) for name in streak_fields}
+    streak = {name: row.pop(name) for name in _STREAK_FIELDS}
     streak["timezone"] = row.pop("streak_timezone")
     has_streak = row.pop("streak_student") is not None
     row["streak"] = streak if has_streak else None
+    columns = [row.pop(f"progress_{name}") or [] for name in _PROGRESS_FIELDS]
+    rows = (
+        dict(zip(_PROGRESS_FIELDS, values, strict=True)) for values in zip(*columns, strict=True)
+    )
+    row["progress"] = {entry["chapter_id"]: entry for entry in rows}
     return row
 
 
@@ -123,13 +149,8 @@ def export_rows(
     if student is None:
         return None
     chapter_progress = conn.execute(
-        """
-        SELECT chapter_id, completion_status, quiz_score, time_spent_minutes,
-               last_accessed_at, completed_at
-          FROM chapter_progress
-         WHERE student_id = %s
-         ORDER BY chapter_id
-        """,
+        f"SELECT {progress.COLUMNS} FROM chapter_progress WHERE student_id = %s"
+        " ORDER BY chapter_id",
         (student_id,),
     ).fetchall()
     quiz_attempts = conn.execute(
