@@ -13,8 +13,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from companion import db
 from companion.domain.access import can_open, effective_tier
 from companion.errors import Unauthorized
-from companion.resources import base_url, rest_resource
 from companion.repositories import streaks, students
+from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
 from companion.settings import get_settings
 
