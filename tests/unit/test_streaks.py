@@ -368,15 +368,19 @@ def test_day_ends_at_is_where_the_local_date_next_changes(zone_and_now):
     st.integers(0, 40),
     st.integers(0, 40),
     st.dates(min_value=date(2026, 2, 1), max_value=date(2026, 3, 20)),
+    st.integers(0, MAX_FREEZES_HELD),
     zone_and_instant,
 )
-def test_view_fields_agree_with_each_other(current, extra, last, zone_and_now):
+def test_view_fields_agree_with_each_other(current, extra, last, held, zone_and_now):
     zone_name, now = zone_and_now
-    state = StreakState(current, current + extra, last)
+    state = StreakState(current, current + extra, last, freezes_held=held if current else 0)
     view = streak_view(state, now, zone_name)
     assert view["current_streak"] in (0, current)
     assert view["current_streak"] <= view["longest_streak"]
-    assert view["at_risk"] == (view["current_streak"] > 0 and not view["active_today"])
+    assert view["at_risk"] == (
+        view["current_streak"] > 0 and not view["active_today"] and view["freezes_held"] == 0
+    )
+    assert len(view["freezes_used"]) == state.freezes_held - view["freezes_held"]
     if view["next_milestone"] is None:
         assert view["current_streak"] >= max(MILESTONES)
     else:
