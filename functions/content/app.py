@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 
 from companion import cache, catalogue, db
 from companion.content_store import content_store
-from companion.deps import Student
+from companion.deps import Student, StudentWithProgress
 from companion.errors import NotFound
 from companion.learning import record_visit
 from companion.web import create_app, documented, lambda_handler
@@ -37,7 +37,7 @@ async def list_chapters(student: Student):
     summary="A whole chapter, exactly as written.",
 )
 @documented("content.Chapter", "The chapter and its neighbours.", 401, 403, 404)
-async def get_chapter(chapter_id: str, student: Student):
+async def get_chapter(chapter_id: str, student: StudentWithProgress):
     course = catalogue.course()
     chapter = course.openable_chapter(chapter_id, student.may_open)
     record_visit(student, chapter.chapter_id)
@@ -56,7 +56,7 @@ async def get_chapter(chapter_id: str, student: Student):
     summary="One section of a chapter, exactly as written.",
 )
 @documented("content.SectionInChapter", "The section.", 401, 403, 404)
-async def get_section(chapter_id: str, section_id: str, student: Student):
+async def get_section(chapter_id: str, section_id: str, student: StudentWithProgress):
     chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
     section = chapter.section(section_id)
     if section is None:

@@ -3,7 +3,7 @@
 from pydantic import BaseModel, ConfigDict, Field
 
 from companion import catalogue
-from companion.deps import Student
+from companion.deps import Student, StudentWithProgress
 from companion.learning import record_activity
 from companion.progress_report import chapter_entry, progress_report, streak_report
 from companion.repositories import progress
@@ -26,7 +26,7 @@ class ReadingTime(BaseModel):
     summary="All six chapters' progress, your streak and the next step.",
 )
 @documented("learning.ProgressReport", "Your progress.", 401)
-async def get_progress(student: Student):
+async def get_progress(student: StudentWithProgress):
     return progress_report(student, catalogue.course())
 
 

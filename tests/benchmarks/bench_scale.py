@@ -244,8 +244,8 @@ def queries() -> list[Query]:
         ),
         Query(
             "the caller's profile (every request)",
-            "students.get_with_streak_and_progress",
-            lambda conn, s: students.get_with_streak_and_progress(conn, s.student_id),
+            "students.get_with_streak",
+            lambda conn, s: students.get_with_streak(conn, s.student_id),
         ),
         Query(
             "login by e-mail",
