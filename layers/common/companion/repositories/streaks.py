@@ -13,10 +13,16 @@ from companion.domain.streaks import (
     streak_after_missed_days,
 )
 
-COLUMNS = """
-    current_streak, longest_streak, last_activity_date, timezone, freezes_held, freezes_used,
-    active_run
-"""
+COLUMN_NAMES = (
+    "current_streak",
+    "longest_streak",
+    "last_activity_date",
+    "timezone",
+    "freezes_held",
+    "freezes_used",  # local dates spent, newest first
+    "active_run",  # consecutive active days, toward the next freeze
+)
+COLUMNS = ", ".join(COLUMN_NAMES)
 
 
 def create(conn, student_id: str, timezone: str) -> None:

@@ -19,14 +19,8 @@ def get(conn, student_id: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
-_STREAK_FIELDS = (
-    "current_streak",
-    "longest_streak",
-    "last_activity_date",
-    "freezes_held",
-    "freezes_used",
-    "active_run",
-)
+# The streak's timezone is read under another name: the profile has one too.
+_STREAK_FIELDS = tuple(name for name in streaks.COLUMN_NAMES if name != "timezone")
 _CALLER = f"""
     SELECT s.id, s.email, s.full_name, s.timezone, s.subscription_tier,
            s.subscription_expires_at, s.created_at, s.last_active_at,
