@@ -280,10 +280,24 @@ def input_schema(tool: McpTool) -> dict[str, Any]:
 
 @functools.cache
 def output_schema(tool: McpTool) -> dict[str, Any]:
-    """The JSON schema of the REST route's response model (built when first listed)."""
+    """The REST route's response model, or the REST error body for a result with isError.
+
+    The error body is in the schema because some clients validate an error result's
+    structuredContent too (the TypeScript SDK's, hence the MCP Inspector's:
+    typescript-sdk issue 1943), and would turn every domain error into a protocol error.
+    """
+    from companion.schemas import ErrorBody
+
     module, _, attribute = tool.output.rpartition(".")
     model = getattr(importlib.import_module(f"companion.schemas.{module}"), attribute)
-    return model.model_json_schema()
+    success = model.model_json_schema()
+    definitions = success.pop("$defs", {})
+    error = ErrorBody.model_json_schema()
+    definitions.update(error.pop("$defs", {}))
+    schema = {"type": "object", "anyOf": [success, error]}
+    if definitions:
+        schema["$defs"] = definitions
+    return schema
 
 
 # --- the MCP server (SDK), built on first use ------------------------------------------------

@@ -25,7 +25,7 @@ from companion.devtools.template import (
 
 EVENTS_DIR = REPO_ROOT / "events"
 HTTP_FUNCTIONS = ["AuthFunction", "ContentFunction", "QuizFunction", "ProgressFunction"]
-ALL_FUNCTIONS = [*HTTP_FUNCTIONS, "PruneFunction"]
+ALL_FUNCTIONS = [*HTTP_FUNCTIONS, "McpFunction", "PruneFunction"]
 CHATGPT_ACTION_TIMEOUT_SECONDS = 45
 SECRETS = ("DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_SECRET", "UPSTASH_REDIS_REST_TOKEN")
 
@@ -74,7 +74,17 @@ def test_template_routes_are_exactly_the_routes_of_the_functions_app(routes, log
     assert served - declared == set(), "served by the app but unreachable through the API"
 
 
-def test_all_five_functions_load_side_by_side_in_one_process():
+def test_mcp_function_serves_exactly_its_template_routes(routes):
+    app = load_app("McpFunction")
+    served = {route.path for route in app.routes if not isinstance(route, APIRoute)}
+    declared = {(route.method, route.path) for route in routes if route.function == "McpFunction"}
+
+    assert served == {"/mcp"}
+    # POST is the exchange; GET and DELETE are routed so the function can answer 405.
+    assert declared == {("POST", "/mcp"), ("GET", "/mcp"), ("DELETE", "/mcp")}
+
+
+def test_all_functions_load_side_by_side_in_one_process():
     handlers = {logical_id: load_handler(logical_id) for logical_id in ALL_FUNCTIONS}
     apps = {logical_id: load_app(logical_id) for logical_id in ALL_FUNCTIONS}
 

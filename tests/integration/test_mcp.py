@@ -1,0 +1,480 @@
+"""McpFunction through the local gateway over real HTTP, driven by clients nobody here
+wrote: the official MCP SDK's client (Streamable HTTP) and the MCP Inspector's CLI.
+
+Tokens for the MCP resource are minted with the layer's issuer (the OAuth sign-in issues
+the same kind of token); their audience is the gateway's own `<base>/mcp`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import shutil
+import subprocess
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from companion.devtools import services
+from companion.resources import bearer_challenge, mcp_resource
+from companion.security import issue_access_token
+
+REPO = Path(__file__).resolve().parents[2]
+INSPECTOR_DIR = REPO / "tests" / "mcp_inspector"
+ACCEPT = "application/json, text/event-stream"
+
+READ_TOOLS = {
+    "list_chapters",
+    "read_chapter",
+    "read_section",
+    "next_chapter",
+    "previous_chapter",
+    "search_course",
+    "get_quiz",
+    "list_attempts",
+    "get_attempt",
+    "get_progress",
+    "get_streak",
+    "get_profile",
+}
+QUIZ_01_ANSWERS = {"q1": "b", "q2": "a", "q7": True, "q10": "an answer naming no concept at all"}
+
+
+@pytest.fixture(scope="module")
+def gateway(stack):
+    """The local API Gateway (companion dev's) on a free loopback port."""
+    import uvicorn
+
+    from companion.devtools.gateway import create_gateway
+
+    port = services.free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_gateway(instances=2),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            lifespan="off",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    services.wait_for_port("127.0.0.1", port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+def mcp_token(gateway: str, student) -> str:
+    return issue_access_token(student.user_id, "free", audience=mcp_resource(gateway)).token
+
+
+def with_client(gateway: str, token: str, session, mode: str = "auto"):
+    """Run `session(client)` with the SDK's client connected to /mcp with a bearer token."""
+    import httpx2
+    from mcp.client import Client
+    from mcp.client.streamable_http import streamable_http_client
+
+    async def run():
+        headers = {"Authorization": f"Bearer {token}"}
+        async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
+            transport = streamable_http_client(f"{gateway}/mcp", http_client=http)
+            async with Client(transport, mode=mode) as client:
+                return await session(client)
+
+    # In a thread of its own: asyncio.run would leave this thread without the event loop
+    # the in-process handlers (Mangum) use.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, run()).result()
+
+
+def call_all(gateway: str, student, calls: list[tuple[str, dict]], mode: str = "auto"):
+    """The results of tool calls, in order, over one connection."""
+
+    async def session(client):
+        return [await client.call_tool(name, arguments) for name, arguments in calls]
+
+    return with_client(gateway, mcp_token(gateway, student), session, mode)
+
+
+def structured(result) -> dict:
+    assert not result.is_error, result.structured_content
+    # A tool with structured content also sends it as JSON text, for older hosts.
+    assert json.loads(result.content[0].text) == result.structured_content
+    return result.structured_content
+
+
+def tool_error(result) -> dict:
+    assert result.is_error
+    assert result.content[0].text == result.structured_content["detail"]
+    return result.structured_content
+
+
+def test_every_tool_is_listed_with_schemas_a_description_and_annotations(gateway, new_student):
+    async def session(client):
+        return (await client.list_tools()).tools
+
+    tools = {
+        tool.name: tool for tool in with_client(gateway, mcp_token(gateway, new_student()), session)
+    }
+
+    assert set(tools) == READ_TOOLS | {"submit_quiz"}
+    for tool in tools.values():
+        assert tool.input_schema["type"] == "object"
+        assert tool.output_schema["type"] == "object"
+        assert len(tool.description) > 40
+        assert tool.annotations.read_only_hint is (tool.name in READ_TOOLS), tool.name
+    submit = tools["submit_quiz"].annotations
+    assert (submit.destructive_hint, submit.idempotent_hint) == (False, True)
+    assert "idempotency_key" in tools["submit_quiz"].input_schema["required"]
+    # The REST route's response model (companion.schemas), or the REST error body.
+    success, error = tools["get_progress"].output_schema["anyOf"]
+    assert "next_step" in success["required"]
+    assert {"code", "detail"} <= set(error["properties"])
+
+
+def test_each_tool_answers_what_its_rest_route_answers(gateway, new_student):
+    student = new_student(tier="premium")
+    key = str(uuid.uuid4())
+    results = call_all(
+        gateway,
+        student,
+        [
+            ("list_chapters", {}),
+            ("read_chapter", {"chapter_id": "04-rag"}),
+            (
+                "read_section",
+                {"chapter_id": "02-how-llms-work", "section_id": "02-next-token-prediction"},
+            ),
+            ("next_chapter", {"chapter_id": "02-how-llms-work"}),
+            ("previous_chapter", {"chapter_id": "02-how-llms-work"}),
+            ("search_course", {"query": "retrieves documents", "limit": 3}),
+            ("get_quiz", {"quiz_id": "01-quiz"}),
+            (
+                "submit_quiz",
+                {"quiz_id": "01-quiz", "answers": QUIZ_01_ANSWERS, "idempotency_key": key},
+            ),
+            (
+                "submit_quiz",
+                {"quiz_id": "01-quiz", "answers": QUIZ_01_ANSWERS, "idempotency_key": key},
+            ),
+        ],
+    )
+    (chapters, chapter, section, following, previous, search, quiz, submitted, replayed) = [
+        structured(result) for result in results
+    ]
+
+    assert chapters == student.get("/v1/chapters").body
+    assert chapter == student.get("/v1/chapters/04-rag").body
+    assert (
+        section
+        == student.get("/v1/chapters/02-how-llms-work/sections/02-next-token-prediction").body
+    )
+    raw = json.loads((REPO / "shared/content/chapters/02-how-llms-work.json").read_text())
+    assert section["content_markdown"] == raw["sections"][1]["content_markdown"]
+    assert following == student.get("/v1/chapters/02-how-llms-work/next").body
+    assert previous == student.get("/v1/chapters/02-how-llms-work/previous").body
+    assert search == student.get("/v1/search", query={"q": "retrieves documents", "limit": 3}).body
+    assert quiz == student.get("/v1/quizzes/01-quiz").body
+    assert "correct_answer" not in json.dumps(quiz)
+
+    by_rest = student.post("/v1/quizzes/01-quiz/submit", {"answers": QUIZ_01_ANSWERS}).body
+    assert submitted["attempt_id"] != by_rest["attempt_id"]
+    for field in ("score", "passed", "grading_details", "review_sections", "passing_score"):
+        assert submitted[field] == by_rest[field], field
+    # The retry with the same key replays the first result and stores nothing.
+    assert replayed == submitted
+    attempts = student.get("/v1/quizzes/01-quiz/attempts").body
+    assert len(attempts["attempts"]) == 2
+
+    (listed, detail, progress, streak, profile) = [
+        structured(result)
+        for result in call_all(
+            gateway,
+            student,
+            [
+                ("list_attempts", {"quiz_id": "01-quiz"}),
+                ("get_attempt", {"quiz_id": "01-quiz", "attempt_id": submitted["attempt_id"]}),
+                ("get_progress", {}),
+                ("get_streak", {}),
+                ("get_profile", {}),
+            ],
+        )
+    ]
+    assert listed == attempts
+    assert detail == student.get(f"/v1/quizzes/01-quiz/attempts/{submitted['attempt_id']}").body
+    rest_progress = student.get("/v1/progress").body
+    assert progress == rest_progress
+    assert progress["next_step"] == rest_progress["next_step"]
+    assert streak == student.get("/v1/streak").body
+    assert profile == student.get("/v1/me").body
+
+
+def test_reading_through_a_tool_records_the_visit_as_the_rest_route_does(gateway, new_student):
+    student = new_student()
+    structured(call_all(gateway, student, [("read_chapter", {"chapter_id": "01-intro-genai"})])[0])
+
+    chapter = student.get("/v1/progress").body["chapters"][0]
+    assert chapter["completion_status"] == "in_progress"
+    assert student.get("/v1/streak").body["active_today"] is True
+
+
+def test_two_students_never_see_each_others_data(gateway, new_student):
+    alice, bob = new_student(), new_student()
+    key = str(uuid.uuid4())
+    submit = {"quiz_id": "01-quiz", "answers": QUIZ_01_ANSWERS, "idempotency_key": key}
+    alices = structured(call_all(gateway, alice, [("submit_quiz", submit)])[0])
+
+    bobs_attempts, bobs_view, bobs_submit, bobs_profile = call_all(
+        gateway,
+        bob,
+        [
+            ("list_attempts", {"quiz_id": "01-quiz"}),
+            ("get_attempt", {"quiz_id": "01-quiz", "attempt_id": alices["attempt_id"]}),
+            # The same idempotency key is Bob's own: a new attempt, not Alice's replayed.
+            ("submit_quiz", submit),
+            ("get_profile", {}),
+        ],
+    )
+    assert structured(bobs_attempts) == {"attempts": [], "best_score": None}
+    assert tool_error(bobs_view)["code"] == "not_found"
+    assert structured(bobs_submit)["attempt_id"] != alices["attempt_id"]
+    assert structured(bobs_profile)["email"] == bob.email
+    assert len(alice.get("/v1/quizzes/01-quiz/attempts").body["attempts"]) == 1
+
+
+def test_a_domain_error_is_a_tool_result_carrying_the_rest_error(gateway, new_student):
+    student = new_student()
+    key = str(uuid.uuid4())
+    results = call_all(
+        gateway,
+        student,
+        [
+            ("read_chapter", {"chapter_id": "04-rag"}),
+            ("read_section", {"chapter_id": "05-fine-tuning-evaluation", "section_id": "05-lora"}),
+            ("get_quiz", {"quiz_id": "06-quiz"}),
+            ("submit_quiz", {"quiz_id": "04-quiz", "answers": {}, "idempotency_key": key}),
+            ("read_chapter", {"chapter_id": "99-no-such-chapter"}),
+            ("next_chapter", {"chapter_id": "06-agents-deployment"}),
+            ("submit_quiz", {"quiz_id": "01-quiz", "answers": {"q1": "z"}, "idempotency_key": key}),
+        ],
+    )
+    errors = [tool_error(result) for result in results]
+
+    rest = [
+        student.get("/v1/chapters/04-rag"),
+        student.get("/v1/chapters/05-fine-tuning-evaluation/sections/05-lora"),
+        student.get("/v1/quizzes/06-quiz"),
+        student.post("/v1/quizzes/04-quiz/submit", {"answers": {}}),
+        student.get("/v1/chapters/99-no-such-chapter"),
+        student.get("/v1/chapters/06-agents-deployment/next"),
+        student.post("/v1/quizzes/01-quiz/submit", {"answers": {"q1": "z"}}),
+    ]
+    assert [response.status for response in rest] == [403, 403, 403, 403, 404, 404, 422]
+    assert errors == [response.body for response in rest]
+    assert errors[0]["code"] == "premium_required"
+
+
+def test_a_reused_idempotency_key_and_bad_arguments_are_tool_errors(gateway, new_student):
+    student = new_student()
+    key = str(uuid.uuid4())
+    first, reused, no_key, bad_limit = call_all(
+        gateway,
+        student,
+        [
+            ("submit_quiz", {"quiz_id": "01-quiz", "answers": {"q1": "a"}, "idempotency_key": key}),
+            ("submit_quiz", {"quiz_id": "01-quiz", "answers": {"q1": "b"}, "idempotency_key": key}),
+            ("submit_quiz", {"quiz_id": "01-quiz", "answers": {"q1": "b"}}),
+            ("search_course", {"query": "tokens", "limit": 0}),
+        ],
+    )
+    structured(first)
+    assert tool_error(reused)["code"] == "idempotency_key_reused"
+    assert tool_error(no_key) == {
+        "code": "invalid_input",
+        "detail": "The arguments are not valid: idempotency_key: Field required.",
+    }
+    assert tool_error(bad_limit)["code"] == "invalid_input"
+    assert len(student.get("/v1/quizzes/01-quiz/attempts").body["attempts"]) == 1
+
+
+def _expired_mcp_token(gateway: str, student) -> str:
+    import jwt
+
+    from companion.security import ALGORITHM, _secret
+    from companion.settings import get_settings
+
+    now = int(time.time())
+    claims = {
+        "sub": student.user_id,
+        "iat": now - 7200,
+        "exp": now - 3600,
+        "iss": get_settings().jwt_issuer,
+        "aud": mcp_resource(gateway),
+        "tier": "free",
+    }
+    return jwt.encode(claims, _secret(), algorithm=ALGORITHM)
+
+
+def test_without_a_valid_token_for_the_mcp_resource_the_answer_is_401(gateway, new_student):
+    student = new_student()
+    tools_list = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    refused = {
+        "none": None,
+        "garbage": "not-a-jwt",
+        "expired": _expired_mcp_token(gateway, student),
+        "REST login token": student.token,
+        "REST resource token": issue_access_token(student.user_id, "free", audience=gateway).token,
+    }
+    for label, token in refused.items():
+        headers = {"Accept": ACCEPT}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        response = httpx.post(f"{gateway}/mcp", json=tools_list, headers=headers)
+        assert response.status_code == 401, label
+        assert response.headers["www-authenticate"] == bearer_challenge(gateway, "/mcp"), label
+        assert response.headers["www-authenticate"] == (
+            f'Bearer resource_metadata="{gateway}/.well-known/oauth-protected-resource/mcp"'
+        )
+        assert response.json()["code"] == "unauthorized", label
+
+    # And an MCP token is no key to the REST API.
+    rest = httpx.get(
+        f"{gateway}/v1/chapters",
+        headers={"Authorization": f"Bearer {mcp_token(gateway, student)}"},
+    )
+    assert rest.status_code == 401
+
+
+@pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
+def test_initialize_with_a_handshake_protocol_version(gateway, new_student, version):
+    token = mcp_token(gateway, new_student())
+    headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}"}
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": version,
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1.0"},
+        },
+    }
+    response = httpx.post(f"{gateway}/mcp", json=initialize, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/json")
+    result = response.json()["result"]
+    assert result["protocolVersion"] == version
+    assert result["capabilities"]["tools"] is not None
+    assert result["serverInfo"]["name"] == "course-companion"
+    assert "mcp-session-id" not in response.headers  # stateless
+
+    # No session to resume: the next request stands on its own.
+    headers["MCP-Protocol-Version"] = version
+    listed = httpx.post(
+        f"{gateway}/mcp",
+        json={"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
+        headers=headers,
+    )
+    assert len(listed.json()["result"]["tools"]) == len(READ_TOOLS) + 1
+
+
+@pytest.mark.parametrize(("mode", "version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
+def test_the_sdk_client_connects_in_each_era(gateway, new_student, mode, version):
+    async def session(client):
+        listed = await client.list_tools()
+        streak = await client.call_tool("get_streak", {})
+        return client.protocol_version, len(listed.tools), streak
+
+    negotiated, count, streak = with_client(
+        gateway, mcp_token(gateway, new_student()), session, mode=mode
+    )
+    assert negotiated == version
+    assert count == len(READ_TOOLS) + 1
+    assert structured(streak)["current_streak"] == 0
+
+
+def test_a_stateless_server_answers_405_to_get_and_delete(gateway):
+    for method in ("GET", "DELETE"):
+        response = httpx.request(method, f"{gateway}/mcp", headers={"Accept": ACCEPT})
+        assert response.status_code == 405, method
+        assert response.headers["allow"] == "POST"
+
+
+def test_the_event_file_reaches_the_function_and_needs_a_token(new_student):
+    from companion.devtools.invoke import invoke
+
+    event = json.loads((REPO / "events" / "mcp-tools-list.json").read_text())
+    assert invoke("McpFunction", event)["statusCode"] == 401
+
+    # Its host is the deployed API's: a token for that resource is accepted.
+    base = f"https://{event['headers']['host']}"
+    token = issue_access_token(new_student().user_id, "free", audience=mcp_resource(base)).token
+    event["headers"]["authorization"] = f"Bearer {token}"
+    answer = invoke("McpFunction", event)
+    assert answer["statusCode"] == 200
+    assert len(json.loads(answer["body"])["result"]["tools"]) == len(READ_TOOLS) + 1
+
+
+def _inspector() -> list[str] | None:
+    installed = INSPECTOR_DIR / "node_modules" / ".bin" / "mcp-inspector"
+    if shutil.which("node") is None or shutil.which("npx") is None:
+        return None
+    assert installed.exists(), (
+        f"Node is here but the Inspector is not: npm ci --prefix {INSPECTOR_DIR}"
+    )
+    return [str(installed), "--cli"]
+
+
+def test_the_mcp_inspector_cli_lists_and_calls_the_tools(gateway, new_student):
+    command = _inspector()
+    if command is None:
+        pytest.skip("Node.js (npx) is not installed")
+    student = new_student()
+    options = [
+        f"{gateway}/mcp",
+        "--transport",
+        "http",
+        "--header",
+        f"Authorization: Bearer {mcp_token(gateway, student)}",
+    ]
+
+    def inspect(*arguments: str) -> dict:
+        completed = subprocess.run(
+            [*command, *options, *arguments],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert completed.returncode == 0, completed.stderr[-2000:]
+        return json.loads(completed.stdout)
+
+    listed = inspect("--method", "tools/list")
+    assert {tool["name"] for tool in listed["tools"]} == READ_TOOLS | {"submit_quiz"}
+
+    called = inspect(
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "read_section",
+        "--tool-arg",
+        "chapter_id=01-intro-genai",
+        "--tool-arg",
+        "section_id=01-model-families",
+    )
+    assert (
+        called["structuredContent"]
+        == student.get("/v1/chapters/01-intro-genai/sections/01-model-families").body
+    )
+
+    locked = inspect(
+        "--method", "tools/call", "--tool-name", "get_quiz", "--tool-arg", "quiz_id=04-quiz"
+    )
+    assert locked["isError"] is True
+    assert locked["structuredContent"]["code"] == "premium_required"
