@@ -478,3 +478,24 @@ def test_the_mcp_inspector_cli_lists_and_calls_the_tools(gateway, new_student):
     )
     assert locked["isError"] is True
     assert locked["structuredContent"]["code"] == "premium_required"
+
+
+def test_companion_mcp_token_prints_a_token_the_server_accepts(gateway, new_student, capsys):
+    from companion.devtools.cli import main
+
+    student = new_student()
+    assert main(["mcp-token", student.email, "--base-url", gateway]) == 0
+    token = capsys.readouterr().out.strip()
+
+    response = httpx.post(
+        f"{gateway}/mcp",
+        json={
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "tools/call",
+            "params": {"name": "get_profile", "arguments": {}},
+        },
+        headers={"Accept": ACCEPT, "Authorization": f"Bearer {token}"},
+    )
+    assert response.json()["result"]["structuredContent"]["email"] == student.email
+    assert main(["mcp-token", "nobody@example.com", "--base-url", gateway]) == 2
