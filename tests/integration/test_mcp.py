@@ -1,8 +1,10 @@
 """McpFunction through the local gateway over real HTTP, driven by clients nobody here
 wrote: the official MCP SDK's client (Streamable HTTP) and the MCP Inspector's CLI.
 
-Tokens for the MCP resource are minted with the layer's issuer (the OAuth sign-in issues
-the same kind of token); their audience is the gateway's own `<base>/mcp`.
+Most tests mint tokens for the MCP resource with the layer's issuer (the OAuth sign-in
+issues the same kind of token); their audience is the gateway's own `<base>/mcp`. One runs
+the whole way an MCP host does: the SDK's OAuth client discovers the sign-in from a 401,
+registers itself, and a student signs in on the real page in headless Chromium.
 """
 
 from __future__ import annotations
@@ -12,15 +14,14 @@ import concurrent.futures
 import json
 import shutil
 import subprocess
-import threading
 import time
 import uuid
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import CHROMIUM, PASSWORD
 
-from companion.devtools import services
 from companion.resources import bearer_challenge, mcp_resource
 from companion.security import issue_access_token
 
@@ -45,36 +46,11 @@ READ_TOOLS = {
 QUIZ_01_ANSWERS = {"q1": "b", "q2": "a", "q7": True, "q10": "an answer naming no concept at all"}
 
 
-@pytest.fixture(scope="module")
-def gateway(stack):
-    """The local API Gateway (companion dev's) on a free loopback port."""
-    import uvicorn
-
-    from companion.devtools.gateway import create_gateway
-
-    port = services.free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_gateway(instances=2),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    services.wait_for_port("127.0.0.1", port)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+def mcp_token(gateway_url: str, student) -> str:
+    return issue_access_token(student.user_id, "free", audience=mcp_resource(gateway_url)).token
 
 
-def mcp_token(gateway: str, student) -> str:
-    return issue_access_token(student.user_id, "free", audience=mcp_resource(gateway)).token
-
-
-def with_client(gateway: str, token: str, session, mode: str = "auto"):
+def with_client(gateway_url: str, token: str, session, mode: str = "auto"):
     """Run `session(client)` with the SDK's client connected to /mcp with a bearer token."""
     import httpx2
     from mcp.client import Client
@@ -83,7 +59,7 @@ def with_client(gateway: str, token: str, session, mode: str = "auto"):
     async def run():
         headers = {"Authorization": f"Bearer {token}"}
         async with httpx2.AsyncClient(headers=headers, timeout=30) as http:
-            transport = streamable_http_client(f"{gateway}/mcp", http_client=http)
+            transport = streamable_http_client(f"{gateway_url}/mcp", http_client=http)
             async with Client(transport, mode=mode) as client:
                 return await session(client)
 
@@ -93,13 +69,13 @@ def with_client(gateway: str, token: str, session, mode: str = "auto"):
         return pool.submit(asyncio.run, run()).result()
 
 
-def call_all(gateway: str, student, calls: list[tuple[str, dict]], mode: str = "auto"):
+def call_all(gateway_url: str, student, calls: list[tuple[str, dict]], mode: str = "auto"):
     """The results of tool calls, in order, over one connection."""
 
     async def session(client):
         return [await client.call_tool(name, arguments) for name, arguments in calls]
 
-    return with_client(gateway, mcp_token(gateway, student), session, mode)
+    return with_client(gateway_url, mcp_token(gateway_url, student), session, mode)
 
 
 def structured(result) -> dict:
@@ -115,12 +91,13 @@ def tool_error(result) -> dict:
     return result.structured_content
 
 
-def test_every_tool_is_listed_with_schemas_a_description_and_annotations(gateway, new_student):
+def test_every_tool_is_listed_with_schemas_a_description_and_annotations(gateway_url, new_student):
     async def session(client):
         return (await client.list_tools()).tools
 
     tools = {
-        tool.name: tool for tool in with_client(gateway, mcp_token(gateway, new_student()), session)
+        tool.name: tool
+        for tool in with_client(gateway_url, mcp_token(gateway_url, new_student()), session)
     }
 
     assert set(tools) == READ_TOOLS | {"submit_quiz"}
@@ -138,11 +115,11 @@ def test_every_tool_is_listed_with_schemas_a_description_and_annotations(gateway
     assert {"code", "detail"} <= set(error["properties"])
 
 
-def test_each_tool_answers_what_its_rest_route_answers(gateway, new_student):
+def test_each_tool_answers_what_its_rest_route_answers(gateway_url, new_student):
     student = new_student(tier="premium")
     key = str(uuid.uuid4())
     results = call_all(
-        gateway,
+        gateway_url,
         student,
         [
             ("list_chapters", {}),
@@ -195,7 +172,7 @@ def test_each_tool_answers_what_its_rest_route_answers(gateway, new_student):
     (listed, detail, progress, streak, profile) = [
         structured(result)
         for result in call_all(
-            gateway,
+            gateway_url,
             student,
             [
                 ("list_attempts", {"quiz_id": "01-quiz"}),
@@ -215,23 +192,25 @@ def test_each_tool_answers_what_its_rest_route_answers(gateway, new_student):
     assert profile == student.get("/v1/me").body
 
 
-def test_reading_through_a_tool_records_the_visit_as_the_rest_route_does(gateway, new_student):
+def test_reading_through_a_tool_records_the_visit_as_the_rest_route_does(gateway_url, new_student):
     student = new_student()
-    structured(call_all(gateway, student, [("read_chapter", {"chapter_id": "01-intro-genai"})])[0])
+    structured(
+        call_all(gateway_url, student, [("read_chapter", {"chapter_id": "01-intro-genai"})])[0]
+    )
 
     chapter = student.get("/v1/progress").body["chapters"][0]
     assert chapter["completion_status"] == "in_progress"
     assert student.get("/v1/streak").body["active_today"] is True
 
 
-def test_two_students_never_see_each_others_data(gateway, new_student):
+def test_two_students_never_see_each_others_data(gateway_url, new_student):
     alice, bob = new_student(), new_student()
     key = str(uuid.uuid4())
     submit = {"quiz_id": "01-quiz", "answers": QUIZ_01_ANSWERS, "idempotency_key": key}
-    alices = structured(call_all(gateway, alice, [("submit_quiz", submit)])[0])
+    alices = structured(call_all(gateway_url, alice, [("submit_quiz", submit)])[0])
 
     bobs_attempts, bobs_view, bobs_submit, bobs_profile = call_all(
-        gateway,
+        gateway_url,
         bob,
         [
             ("list_attempts", {"quiz_id": "01-quiz"}),
@@ -248,11 +227,11 @@ def test_two_students_never_see_each_others_data(gateway, new_student):
     assert len(alice.get("/v1/quizzes/01-quiz/attempts").body["attempts"]) == 1
 
 
-def test_a_domain_error_is_a_tool_result_carrying_the_rest_error(gateway, new_student):
+def test_a_domain_error_is_a_tool_result_carrying_the_rest_error(gateway_url, new_student):
     student = new_student()
     key = str(uuid.uuid4())
     results = call_all(
-        gateway,
+        gateway_url,
         student,
         [
             ("read_chapter", {"chapter_id": "04-rag"}),
@@ -280,11 +259,11 @@ def test_a_domain_error_is_a_tool_result_carrying_the_rest_error(gateway, new_st
     assert errors[0]["code"] == "premium_required"
 
 
-def test_a_reused_idempotency_key_and_bad_arguments_are_tool_errors(gateway, new_student):
+def test_a_reused_idempotency_key_and_bad_arguments_are_tool_errors(gateway_url, new_student):
     student = new_student()
     key = str(uuid.uuid4())
     first, reused, no_key, bad_limit = call_all(
-        gateway,
+        gateway_url,
         student,
         [
             ("submit_quiz", {"quiz_id": "01-quiz", "answers": {"q1": "a"}, "idempotency_key": key}),
@@ -303,7 +282,7 @@ def test_a_reused_idempotency_key_and_bad_arguments_are_tool_errors(gateway, new
     assert len(student.get("/v1/quizzes/01-quiz/attempts").body["attempts"]) == 1
 
 
-def _expired_mcp_token(gateway: str, student) -> str:
+def _expired_mcp_token(gateway_url: str, student) -> str:
     import jwt
 
     from companion.security import ALGORITHM, _secret
@@ -315,45 +294,47 @@ def _expired_mcp_token(gateway: str, student) -> str:
         "iat": now - 7200,
         "exp": now - 3600,
         "iss": get_settings().jwt_issuer,
-        "aud": mcp_resource(gateway),
+        "aud": mcp_resource(gateway_url),
         "tier": "free",
     }
     return jwt.encode(claims, _secret(), algorithm=ALGORITHM)
 
 
-def test_without_a_valid_token_for_the_mcp_resource_the_answer_is_401(gateway, new_student):
+def test_without_a_valid_token_for_the_mcp_resource_the_answer_is_401(gateway_url, new_student):
     student = new_student()
     tools_list = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     refused = {
         "none": None,
         "garbage": "not-a-jwt",
-        "expired": _expired_mcp_token(gateway, student),
+        "expired": _expired_mcp_token(gateway_url, student),
         "REST login token": student.token,
-        "REST resource token": issue_access_token(student.user_id, "free", audience=gateway).token,
+        "REST resource token": issue_access_token(
+            student.user_id, "free", audience=gateway_url
+        ).token,
     }
     for label, token in refused.items():
         headers = {"Accept": ACCEPT}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        response = httpx.post(f"{gateway}/mcp", json=tools_list, headers=headers)
+        response = httpx.post(f"{gateway_url}/mcp", json=tools_list, headers=headers)
         assert response.status_code == 401, label
-        assert response.headers["www-authenticate"] == bearer_challenge(gateway, "/mcp"), label
+        assert response.headers["www-authenticate"] == bearer_challenge(gateway_url, "/mcp"), label
         assert response.headers["www-authenticate"] == (
-            f'Bearer resource_metadata="{gateway}/.well-known/oauth-protected-resource/mcp"'
+            f'Bearer resource_metadata="{gateway_url}/.well-known/oauth-protected-resource/mcp"'
         )
         assert response.json()["code"] == "unauthorized", label
 
     # And an MCP token is no key to the REST API.
     rest = httpx.get(
-        f"{gateway}/v1/chapters",
-        headers={"Authorization": f"Bearer {mcp_token(gateway, student)}"},
+        f"{gateway_url}/v1/chapters",
+        headers={"Authorization": f"Bearer {mcp_token(gateway_url, student)}"},
     )
     assert rest.status_code == 401
 
 
 @pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
-def test_initialize_with_a_handshake_protocol_version(gateway, new_student, version):
-    token = mcp_token(gateway, new_student())
+def test_initialize_with_a_handshake_protocol_version(gateway_url, new_student, version):
+    token = mcp_token(gateway_url, new_student())
     headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}"}
     initialize = {
         "jsonrpc": "2.0",
@@ -365,7 +346,7 @@ def test_initialize_with_a_handshake_protocol_version(gateway, new_student, vers
             "clientInfo": {"name": "test", "version": "1.0"},
         },
     }
-    response = httpx.post(f"{gateway}/mcp", json=initialize, headers=headers)
+    response = httpx.post(f"{gateway_url}/mcp", json=initialize, headers=headers)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     result = response.json()["result"]
@@ -377,7 +358,7 @@ def test_initialize_with_a_handshake_protocol_version(gateway, new_student, vers
     # No session to resume: the next request stands on its own.
     headers["MCP-Protocol-Version"] = version
     listed = httpx.post(
-        f"{gateway}/mcp",
+        f"{gateway_url}/mcp",
         json={"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
         headers=headers,
     )
@@ -385,23 +366,23 @@ def test_initialize_with_a_handshake_protocol_version(gateway, new_student, vers
 
 
 @pytest.mark.parametrize(("mode", "version"), [("legacy", "2025-11-25"), ("auto", "2026-07-28")])
-def test_the_sdk_client_connects_in_each_era(gateway, new_student, mode, version):
+def test_the_sdk_client_connects_in_each_era(gateway_url, new_student, mode, version):
     async def session(client):
         listed = await client.list_tools()
         streak = await client.call_tool("get_streak", {})
         return client.protocol_version, len(listed.tools), streak
 
     negotiated, count, streak = with_client(
-        gateway, mcp_token(gateway, new_student()), session, mode=mode
+        gateway_url, mcp_token(gateway_url, new_student()), session, mode=mode
     )
     assert negotiated == version
     assert count == len(READ_TOOLS) + 1
     assert structured(streak)["current_streak"] == 0
 
 
-def test_a_stateless_server_answers_405_to_get_and_delete(gateway):
+def test_a_stateless_server_answers_405_to_get_and_delete(gateway_url):
     for method in ("GET", "DELETE"):
-        response = httpx.request(method, f"{gateway}/mcp", headers={"Accept": ACCEPT})
+        response = httpx.request(method, f"{gateway_url}/mcp", headers={"Accept": ACCEPT})
         assert response.status_code == 405, method
         assert response.headers["allow"] == "POST"
 
@@ -431,17 +412,17 @@ def _inspector() -> list[str] | None:
     return [str(installed), "--cli"]
 
 
-def test_the_mcp_inspector_cli_lists_and_calls_the_tools(gateway, new_student):
+def test_the_mcp_inspector_cli_lists_and_calls_the_tools(gateway_url, new_student):
     command = _inspector()
     if command is None:
         pytest.skip("Node.js (npx) is not installed")
     student = new_student()
     options = [
-        f"{gateway}/mcp",
+        f"{gateway_url}/mcp",
         "--transport",
         "http",
         "--header",
-        f"Authorization: Bearer {mcp_token(gateway, student)}",
+        f"Authorization: Bearer {mcp_token(gateway_url, student)}",
     ]
 
     def inspect(*arguments: str) -> dict:
@@ -480,15 +461,15 @@ def test_the_mcp_inspector_cli_lists_and_calls_the_tools(gateway, new_student):
     assert locked["structuredContent"]["code"] == "premium_required"
 
 
-def test_companion_mcp_token_prints_a_token_the_server_accepts(gateway, new_student, capsys):
+def test_companion_mcp_token_prints_a_token_the_server_accepts(gateway_url, new_student, capsys):
     from companion.devtools.cli import main
 
     student = new_student()
-    assert main(["mcp-token", student.email, "--base-url", gateway]) == 0
+    assert main(["mcp-token", student.email, "--base-url", gateway_url]) == 0
     token = capsys.readouterr().out.strip()
 
     response = httpx.post(
-        f"{gateway}/mcp",
+        f"{gateway_url}/mcp",
         json={
             "jsonrpc": "2.0",
             "id": 1,
@@ -498,4 +479,110 @@ def test_companion_mcp_token_prints_a_token_the_server_accepts(gateway, new_stud
         headers={"Accept": ACCEPT, "Authorization": f"Bearer {token}"},
     )
     assert response.json()["result"]["structuredContent"]["email"] == student.email
-    assert main(["mcp-token", "nobody@example.com", "--base-url", gateway]) == 2
+    assert main(["mcp-token", "nobody@example.com", "--base-url", gateway_url]) == 2
+
+
+class _TokensInMemory:
+    """The SDK's TokenStorage, for one test."""
+
+    def __init__(self) -> None:
+        self.tokens = None
+        self.client_info = None
+
+    async def get_tokens(self):
+        return self.tokens
+
+    async def set_tokens(self, tokens) -> None:
+        self.tokens = tokens
+
+    async def get_client_info(self):
+        return self.client_info
+
+    async def set_client_info(self, client_info) -> None:
+        self.client_info = client_info
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
+def test_an_mcp_host_signs_the_student_in_by_itself_then_calls_tools(gateway_url, browser):
+    """From the server URL alone: 401 → protected-resource metadata → authorization server
+    metadata → Dynamic Client Registration → the sign-in page (a real browser) → code +
+    PKCE → a token for <base>/mcp → tools. The browser stays in this thread (Playwright's),
+    the SDK's client runs in another; queues carry the URLs between them."""
+    import queue
+    from urllib.parse import parse_qs, urlsplit
+
+    import anyio
+    import httpx2
+    from mcp.client import Client
+    from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared.auth import OAuthClientMetadata
+    from test_oauth_clients import APP_CALLBACK, register_student, sign_in_in_browser
+
+    email = register_student(gateway_url)
+    authorize_urls: queue.Queue[str] = queue.Queue()
+    callbacks: queue.Queue[str] = queue.Queue()
+
+    async def open_sign_in_page(url: str) -> None:
+        authorize_urls.put(url)
+
+    async def wait_for_callback() -> AuthorizationCodeResult:
+        url = await anyio.to_thread.run_sync(callbacks.get)
+        query = parse_qs(urlsplit(url).query)
+        first = {name: values[0] for name, values in query.items()}
+        return AuthorizationCodeResult(
+            code=first["code"], state=first.get("state"), iss=first.get("iss")
+        )
+
+    storage = _TokensInMemory()
+    provider = OAuthClientProvider(
+        server_url=f"{gateway_url}/mcp",
+        client_metadata=OAuthClientMetadata(
+            client_name="Study Desk (MCP)",
+            redirect_uris=[APP_CALLBACK],
+            grant_types=["authorization_code", "refresh_token"],
+            response_types=["code"],
+        ),
+        storage=storage,
+        redirect_handler=open_sign_in_page,
+        callback_handler=wait_for_callback,
+    )
+
+    async def session():
+        async with httpx2.AsyncClient(auth=provider, timeout=30) as http:
+            transport = streamable_http_client(f"{gateway_url}/mcp", http_client=http)
+            async with Client(transport) as client:
+                listed = await client.list_tools()
+                profile = await client.call_tool("get_profile", {})
+                progress = await client.call_tool("get_progress", {})
+                return listed.tools, profile, progress
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        connecting = pool.submit(asyncio.run, session())
+        while True:
+            try:
+                authorize_url = authorize_urls.get(timeout=1)
+                break
+            except queue.Empty:
+                if connecting.done():
+                    connecting.result()  # raises what stopped the client
+                    pytest.fail("the client finished without signing in")
+        assert authorize_url.startswith(f"{gateway_url}/oauth/authorize?")
+        assert parse_qs(urlsplit(authorize_url).query)["resource"] == [f"{gateway_url}/mcp"]
+        arrived, _page, context = sign_in_in_browser(
+            browser, authorize_url, APP_CALLBACK, email, PASSWORD
+        )
+        context.close()
+        assert len(arrived) == 1, arrived
+        callbacks.put(arrived[0])
+        tools, profile, progress = connecting.result(timeout=120)
+
+    assert {tool.name for tool in tools} == READ_TOOLS | {"submit_quiz"}
+    assert structured(profile)["email"] == email
+    assert structured(progress)["next_step"]["action"] == "start_chapter"
+    # The token it was given is for the MCP server, and only for it.
+    token = storage.tokens.access_token
+    assert (
+        httpx.get(f"{gateway_url}/v1/me", headers={"Authorization": f"Bearer {token}"}).status_code
+        == 401
+    )
