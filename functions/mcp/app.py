@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from companion import accounts
 from companion.deps import CurrentStudent, student_from_token
-from companion.errors import ApiError, Unauthorized
+from companion.errors import ApiError, NotFound, Unauthorized
 from companion.observability import logger
 from companion.resources import base_url, mcp_resource
 from companion.schemas.requests import ANSWERS_DESCRIPTION, IDEMPOTENCY_KEY_PATTERN
@@ -37,6 +37,8 @@ from companion.web import create_app, error_response, lambda_handler
 
 SERVER_NAME = "course-companion"
 SERVER_TITLE = "Course Companion"
+# Each chapter is also a resource (its body is read_chapter's, as JSON).
+CHAPTER_URI = "course://chapters/"
 INSTRUCTIONS = (
     "Course Companion serves a six-chapter course on Generative AI to one signed-in student. "
     "Quote chapter and section text verbatim from read_chapter or read_section and answer "
@@ -343,6 +345,41 @@ def mcp_server():
             content=[types.TextContent(text=text)], structured_content=body, is_error=is_error
         )
 
+    async def on_list_resources(_ctx, _params):
+        listed = content.list_chapters(_caller.get())["chapters"]
+        return types.ListResourcesResult(
+            resources=[
+                types.Resource(
+                    uri=CHAPTER_URI + chapter["chapter_id"],
+                    name=chapter["chapter_id"],
+                    title=f"Chapter {chapter['chapter_number']}: {chapter['title']}",
+                    description=chapter["subtitle"]
+                    + (" (premium plan)" if chapter["locked"] else ""),
+                    mime_type="application/json",
+                )
+                for chapter in listed
+            ]
+        )
+
+    async def on_read_resource(_ctx, params):
+        from mcp.shared.exceptions import MCPError
+
+        uri = str(params.uri)
+        try:
+            if not uri.startswith(CHAPTER_URI):
+                raise NotFound(f"There is no resource '{uri}'.")
+            # The host reads a resource for context, maybe ahead of the student: no visit.
+            body = content.read_chapter(
+                _caller.get(), uri.removeprefix(CHAPTER_URI), record_visit=False
+            )
+        except ApiError as exc:
+            error = {"code": exc.code, "detail": exc.detail}
+            raise MCPError(types.INVALID_PARAMS, exc.detail, error) from exc
+        text = json.dumps(body, ensure_ascii=False)
+        return types.ReadResourceResult(
+            contents=[types.TextResourceContents(uri=uri, mime_type="application/json", text=text)]
+        )
+
     def tool_input_schema(name: str):
         tool = TOOLS_BY_NAME.get(name)
         return input_schema(tool) if tool else None
@@ -355,6 +392,8 @@ def mcp_server():
         get_tool_input_schema=tool_input_schema,
         on_list_tools=on_list_tools,
         on_call_tool=on_call_tool,
+        on_list_resources=on_list_resources,
+        on_read_resource=on_read_resource,
     )
     return _server
 

@@ -380,6 +380,33 @@ def test_the_sdk_client_connects_in_each_era(gateway_url, new_student, mode, ver
     assert structured(streak)["current_streak"] == 0
 
 
+def test_chapters_are_resources_a_host_reads_without_recording_a_visit(gateway_url, new_student):
+    from mcp.shared.exceptions import MCPError
+
+    student = new_student()
+
+    async def session(client):
+        listed = await client.list_resources()
+        chapter = await client.read_resource("course://chapters/01-intro-genai")
+        with pytest.raises(MCPError) as locked:
+            await client.read_resource("course://chapters/04-rag")
+        return listed.resources, chapter.contents[0], locked.value.error
+
+    resources, chapter, locked = with_client(gateway_url, mcp_token(gateway_url, student), session)
+    # The host's fetch is not the student reading: no progress, no streak.
+    progress = student.get("/v1/progress").body
+    assert {entry["completion_status"] for entry in progress["chapters"]} == {"not_started"}
+    assert progress["streak"]["active_today"] is False
+
+    assert [resource.uri for resource in resources] == [
+        f"course://chapters/{summary['chapter_id']}"
+        for summary in student.get("/v1/chapters").body["chapters"]
+    ]
+    assert chapter.mime_type == "application/json"
+    assert json.loads(chapter.text) == student.get("/v1/chapters/01-intro-genai").body
+    assert locked.data == student.get("/v1/chapters/04-rag").body
+
+
 def test_a_stateless_server_answers_405_to_get_and_delete(gateway_url):
     for method in ("GET", "DELETE"):
         response = httpx.request(method, f"{gateway_url}/mcp", headers={"Accept": ACCEPT})

@@ -21,13 +21,17 @@ def list_chapters(student: CurrentStudent) -> dict[str, Any]:
     return {"chapters": chapters, "total": len(chapters)}
 
 
-def read_chapter(student: CurrentStudent, chapter_id: str) -> dict[str, Any]:
-    """The chapter exactly as stored, with its neighbours; records the visit."""
+def read_chapter(
+    student: CurrentStudent, chapter_id: str, *, record_visit: bool = True
+) -> dict[str, Any]:
+    """The chapter exactly as stored, with its neighbours; records the visit unless the
+    student is not the one reading (an MCP host fetching the chapter as a resource)."""
     course = catalogue.course()
     chapter = course.openable_chapter(chapter_id, student.may_open)
-    record_activity(
-        student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
-    )
+    if record_visit:
+        record_activity(
+            student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
+        )
     previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
     return {
         **course.raw_chapters[chapter_id],
