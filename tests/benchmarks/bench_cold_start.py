@@ -149,6 +149,7 @@ def targets(student: _stack.BenchStudent) -> list[Target]:
         "ContentFunction": ("GET", "/v1/chapters"),
         "QuizFunction": ("GET", "/v1/quizzes/01-quiz"),
         "ProgressFunction": ("GET", "/v1/progress"),
+        "OAuthFunction": ("GET", "/.well-known/oauth-authorization-server"),
     }
     with_parameter = _stack.WORK_DIR / "hello_world_parameter_app.py"
     with_parameter.write_text(HELLO_WORLD_WITH_PARAMETER_SOURCE)
