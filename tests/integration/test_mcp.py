@@ -332,8 +332,17 @@ def test_without_a_valid_token_for_the_mcp_resource_the_answer_is_401(gateway_ur
     assert rest.status_code == 401
 
 
-@pytest.mark.parametrize("version", ["2025-06-18", "2025-11-25"])
-def test_initialize_with_a_handshake_protocol_version(gateway_url, new_student, version):
+@pytest.mark.parametrize(
+    ("version", "negotiated"),
+    [
+        ("2025-06-18", "2025-06-18"),
+        ("2025-11-25", "2025-11-25"),
+        # 2026-07-28 has no handshake (clients discover instead, below): an initialize
+        # offering it gets the newest handshake version, as the SDK negotiates.
+        ("2026-07-28", "2025-11-25"),
+    ],
+)
+def test_initialize_with_each_protocol_version(gateway_url, new_student, version, negotiated):
     token = mcp_token(gateway_url, new_student())
     headers = {"Accept": ACCEPT, "Authorization": f"Bearer {token}"}
     initialize = {
@@ -350,13 +359,13 @@ def test_initialize_with_a_handshake_protocol_version(gateway_url, new_student, 
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("application/json")
     result = response.json()["result"]
-    assert result["protocolVersion"] == version
+    assert result["protocolVersion"] == negotiated
     assert result["capabilities"]["tools"] is not None
     assert result["serverInfo"]["name"] == "course-companion"
     assert "mcp-session-id" not in response.headers  # stateless
 
     # No session to resume: the next request stands on its own.
-    headers["MCP-Protocol-Version"] = version
+    headers["MCP-Protocol-Version"] = negotiated
     listed = httpx.post(
         f"{gateway_url}/mcp",
         json={"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}},
