@@ -10,7 +10,7 @@ $(BIN)/companion: pyproject.toml layers/common/requirements.txt
 	$(BIN)/pip install --quiet -e ".[dev]"
 	touch $(BIN)/companion
 
-install: $(BIN)/companion inspector
+install: $(BIN)/companion
 
 # The MCP Inspector, whose CLI tests/integration/test_mcp.py runs: installed from the npm
 # registry by its lock file into tests/mcp_inspector (git-ignored node_modules) where npm
@@ -25,7 +25,7 @@ inspector:
 dev: install
 	$(BIN)/companion dev
 
-test: install
+test: install inspector
 	$(BIN)/pytest -q
 
 # Figures, not assertions: each script prints its own and rewrites its section of

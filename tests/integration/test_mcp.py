@@ -443,7 +443,7 @@ def _inspector() -> list[str] | None:
     if shutil.which("node") is None or shutil.which("npx") is None:
         return None
     assert installed.exists(), (
-        f"Node is here but the Inspector is not: npm ci --prefix {INSPECTOR_DIR}"
+        f"Node is here but the Inspector is not: make inspector (npm ci in {INSPECTOR_DIR})"
     )
     return [str(installed), "--cli"]
 
