@@ -1,4 +1,5 @@
-"""PruneFunction: daily, archive quiz attempts older than the retention period, then delete them.
+"""PruneFunction: daily, archive quiz attempts older than the retention period, then delete them;
+and drop the login throttle's counts that have left their window.
 
 The schedule's Input sets `retention_days` and `dry_run`; anything else in the event (an
 EventBridge scheduled event carries its own fields) is ignored. A run cut short by the
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from companion.observability import logger, metrics
 from companion.retention import prune_attempts
+from companion.throttle import delete_expired
 
 
 class PruneEvent(BaseModel):
@@ -28,6 +30,8 @@ def handler(event, context):
         dry_run=request.dry_run,
         remaining_ms=context.get_remaining_time_in_millis,
     ).as_dict()
+    if not request.dry_run:
+        summary["expired_login_tries"] = delete_expired()
     metrics.add_metric(name="ArchivedAttempts", unit=MetricUnit.Count, value=summary["archived"])
     metrics.add_metric(name="DeletedAttempts", unit=MetricUnit.Count, value=summary["deleted"])
     logger.info("Pruned quiz attempts", extra=summary)

@@ -4,13 +4,15 @@ its throttle, tokens (and forged ones), the profile, set-tier, the GDPR export a
 from __future__ import annotations
 
 import base64
+import contextlib
+import itertools
 import json
 import os
 import secrets
-import socket
 import statistics
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
 import jwt
@@ -21,6 +23,7 @@ from psycopg.rows import dict_row
 
 from companion import cache
 from companion.devtools.admin import set_tier
+from companion.devtools.faults import SilentListener, closed_port
 from companion.settings import reset_settings
 from companion.throttle import key_for
 
@@ -510,28 +513,84 @@ def test_the_window_slides_instead_of_resetting_at_fixed_times(environment):
     assert login(email).status == 200
 
 
-def test_logins_work_unthrottled_when_the_cache_is_down(environment):
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        port = closed.getsockname()[1]
-    environment(UPSTASH_REDIS_REST_URL=f"http://127.0.0.1:{port}")
+@pytest.mark.parametrize("cache_state", ["down", "hung", "unset"])
+def test_a_locked_account_stays_locked_whatever_the_cache_does(
+    environment, monkeypatch, cache_state
+):
     email = new_email()
     assert register(email).status == 201
-
-    for _ in range(7):
+    for _ in range(3):
         assert_unauthorized(login(email, "wrong password"), "invalid_credentials")
-    assert login(email).status == 200
+    with contextlib.ExitStack() as stack:
+        if cache_state == "down":
+            environment(UPSTASH_REDIS_REST_URL=f"http://127.0.0.1:{closed_port()}")
+        elif cache_state == "hung":
+            hung = stack.enter_context(SilentListener())
+            environment(UPSTASH_REDIS_REST_URL=hung.url())
+        else:
+            environment()
+            monkeypatch.delenv("UPSTASH_REDIS_REST_URL")
+            reset_settings()
+        # The failures before the cache went away still count, and so do these.
+        for _ in range(2):
+            assert_unauthorized(login(email, "wrong password"), "invalid_credentials")
+        refused = login(email, PASSWORD)
+        assert refused.status == 429, refused.body
+        assert refused["code"] == "rate_limited"
+        assert int(refused.headers["retry-after"]) > 15 * 60 - 30
+        assert login(email, PASSWORD).status == 429
 
 
-def test_logins_work_unthrottled_when_no_cache_is_configured(environment, monkeypatch):
-    environment()
-    monkeypatch.delenv("UPSTASH_REDIS_REST_URL")
-    reset_settings()
+def test_logins_and_registrations_from_one_address_are_limited_generously():
+    classroom = Api(source_ip="203.0.113.7")
+    # A class registering and mistyping passwords: 100 tries from one address go through.
+    emails = [new_email() for _ in range(40)]
+    for email in emails:
+        created = classroom.post("/auth/register", {"email": email, "password": PASSWORD})
+        assert created.status == 201, created.body
+    for index in range(59):
+        wrong = {"email": emails[index % 40], "password": "wrong password"}
+        # Each e-mail's own limit is not reached: at most 2 failures each.
+        assert classroom.post("/auth/login", wrong).status == 401
+    # Successful logins are not failures: they never count.
+    for email in emails[:3]:
+        assert classroom.post("/auth/login", {"email": email, "password": PASSWORD}).status == 200
+    last = classroom.post("/auth/login", {"email": emails[-1], "password": "wrong password"})
+    assert last.status == 401
+    # The 101st failed login or registration from the address is refused, right password or not.
+    refused = classroom.post("/auth/login", {"email": emails[1], "password": PASSWORD})
+    assert refused.status == 429, refused.body
+    assert refused["code"] == "rate_limited" and int(refused.headers["retry-after"]) >= 1
+    again = classroom.post("/auth/register", {"email": new_email(), "password": PASSWORD})
+    assert again.status == 429
+    # Another address is not affected.
+    assert login(emails[1]).status == 200
+
+
+def test_concurrent_guesses_cannot_all_pass_the_check():
     email = new_email()
-    assert register(email).status == 201
-    for _ in range(6):
-        assert login(email, "wrong password").status == 401
-    assert login(email).status == 200
+    register(email)
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: parallel_login(email, "wrong password"), range(12)))
+    assert statuses.count(401) == 5 and statuses.count(429) == 7, statuses
+
+
+_instances = itertools.count(2000)
+
+
+def parallel_login(email: str, password: str) -> int:
+    """A login from a thread of its own, in an emulated Lambda instance of its own."""
+    import asyncio
+
+    from companion import db
+
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    token = db.lambda_instance.set(next(_instances))
+    try:
+        return login(email, password).status
+    finally:
+        db.close()
+        db.lambda_instance.reset(token)
 
 
 # --- the profile ------------------------------------------------------------------------------
@@ -780,14 +839,20 @@ def tables_with_student_rows(student_id: str) -> dict[str, int]:
     return counts
 
 
+def throttle_rows(email: str) -> int:
+    with database() as conn:
+        return conn.execute(
+            "SELECT count(*) AS n FROM throttled_tries WHERE throttle_key = %s", (key_for(email),)
+        ).fetchone()["n"]
+
+
 def test_delete_removes_every_row_and_cache_entry_and_the_token_stops_working():
     user_id, email, api = registered()
     add_learning_rows(user_id)
     assert login(email, "one wrong try").status == 401  # a throttle entry for the address
     cache.set_json(f"user_progress:{user_id}", {"completed": 1}, 300)
     cache.set_json(f"streak:{user_id}", {"current_streak": 2}, 300)
-    redis = cache.client()
-    assert redis.exists(key_for(email)) == 1
+    assert throttle_rows(email) == 1
     before = tables_with_student_rows(user_id)
     assert {"students", "streaks", "chapter_progress", "quiz_attempts"} <= set(before)
     assert all(before[table] > 0 for table in ("students", "streaks", "chapter_progress"))
@@ -799,7 +864,7 @@ def test_delete_removes_every_row_and_cache_entry_and_the_token_stops_working():
     assert set(tables_with_student_rows(user_id).values()) == {0}
     assert cache.get_json(f"user_progress:{user_id}") is None
     assert cache.get_json(f"streak:{user_id}") is None
-    assert redis.exists(key_for(email)) == 0
+    assert throttle_rows(email) == 0
     assert_unauthorized(api.get("/v1/me"))
     assert_unauthorized(api.delete("/v1/me"))
     assert_unauthorized(login(email), "invalid_credentials")

@@ -374,3 +374,23 @@ def test_a_plain_scheduled_event_uses_the_defaults_and_a_bad_one_is_refused(sql)
 
     assert result["dry_run"] is False and result["complete"] is True
     assert set(rows_of(sql, student)) == set(kept)
+
+
+def test_login_throttle_counts_past_their_window_are_deleted(sql):
+    key = f"email:{uuid.uuid4().hex}"
+    sql.execute(
+        "INSERT INTO throttled_tries (throttle_key, tried_at, try_id) VALUES"
+        " (%(key)s, now() - interval '16 minutes', gen_random_uuid()),"
+        " (%(key)s, now() - interval '1 minute', gen_random_uuid())",
+        {"key": key},
+    )
+
+    result = invoke("PruneFunction", SCHEDULED)
+
+    assert result["expired_login_tries"] >= 1
+    left = sql.execute(
+        "SELECT tried_at > now() - interval '2 minutes' AS recent FROM throttled_tries"
+        " WHERE throttle_key = %s",
+        (key,),
+    ).fetchall()
+    assert left == [{"recent": True}]

@@ -6,6 +6,7 @@ a timezone is written once and answered as a 422 by FastAPI.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from datetime import UTC, date, datetime
@@ -18,6 +19,7 @@ from companion import cache, db, security, throttle
 from companion.deps import CurrentStudent
 from companion.domain.access import effective_tier
 from companion.domain.streaks import is_valid_timezone
+from companion.domain.text import is_valid_text
 from companion.errors import EmailTaken, InvalidCredentials, InvalidInput, Unauthorized
 from companion.formats import iso
 from companion.repositories import attempts, students
@@ -71,6 +73,8 @@ class RegisterBody(BaseModel):
     @field_validator("password")
     @classmethod
     def check_password(cls, value: str) -> str:
+        # The rules apply to the password as it is hashed.
+        value = security.normalise_password(value)
         if len(value) < security.MIN_PASSWORD_CHARACTERS:
             raise ValueError(
                 f"a password needs at least {security.MIN_PASSWORD_CHARACTERS} characters"
@@ -110,49 +114,75 @@ class ProfileChanges(BaseModel):
 # --- register and log in --------------------------------------------------------------------
 
 
-def register(body: RegisterBody) -> dict[str, Any]:
-    """Create a free student and its streak row; 409 when the e-mail is taken."""
-    import psycopg
+def register(body: RegisterBody, client_address: str | None = None) -> dict[str, Any]:
+    """Create a free student and its streak row; 409 when the e-mail is taken.
 
+    Registrations count against the client address's limit (companion.throttle)."""
+    limits = throttle.registration_limits(client_address)
+    if limits:
+        db.run(lambda conn: throttle.count_try(conn, limits), transaction=True)
     password_hash = security.hash_password(body.password)  # slow: outside the transaction
-    try:
-        student = db.run(
-            lambda conn: students.create(
-                conn,
-                email=body.email,
-                password_hash=password_hash,
-                full_name=body.full_name,
-                timezone=body.timezone,
-            ),
-            transaction=True,
-        )
-    except psycopg.errors.UniqueViolation as exc:
+    student = db.run(
+        lambda conn: students.create(
+            conn,
+            email=body.email,
+            password_hash=password_hash,
+            full_name=body.full_name,
+            timezone=body.timezone,
+        ),
+        transaction=True,
+    )
+    if student is None:
         raise EmailTaken(
             "An account with this e-mail address already exists. Please log in instead."
-        ) from exc
+        )
     return {"user_id": str(student["id"]), "email": student["email"]}
 
 
-def login(body: LoginBody) -> dict[str, Any]:
-    """An access token for the right e-mail and password.
+def authenticate(email: str, password: str, client_address: str | None) -> dict[str, Any]:
+    """The student with this e-mail and password: the one check of credentials, for
+    /auth/login and any other sign-in (the OAuth sign-in page).
 
-    An unknown e-mail and a wrong password give the same 401 after the same amount of
-    bcrypt work. Failures are throttled per address (companion.throttle).
+    - `email` as typed (trimmed and lower-cased here); `client_address` the caller's IP
+      address, or None when unknown (then only the per-e-mail limit applies).
+    - Throttled (companion.throttle): RateLimited (429) before any password is checked
+      when the e-mail or the address is over its limit, even for the right password.
+    - Timing-safe: an unknown e-mail costs the same bcrypt work as a wrong password, and
+      both raise InvalidCredentials (401).
+    Returns the students row (profile columns and password_hash).
     """
-    attempt = throttle.start_attempt(body.email)
+    email = normalise_email(email)
+    if not (is_valid_text(email) and is_valid_text(password)):
+        raise InvalidCredentials()  # no account has such an e-mail or password
+    limits = throttle.login_limits(email, client_address)
+
+    def count_and_read(conn):
+        return throttle.count_try(conn, limits), students.get_by_email(conn, email)
+
+    counted, student = db.run(count_and_read, transaction=True)
     try:
-        student = db.run(lambda conn: students.get_by_email(conn, body.email))
         if student is None:
-            security.verify_against_dummy_hash(body.password)
-            matched = False
+            security.verify_against_dummy_hash(password)
+            matched_form = None
         else:
-            matched = security.verify_password(body.password, student["password_hash"])
+            matched_form = security.match_password(password, student["password_hash"])
     except BaseException:
-        attempt.forget()  # our failure (e.g. database down), not the caller's
+        with contextlib.suppress(Exception):
+            counted.forget()  # our failure, not the caller's
         raise
-    if not matched:
+    if matched_form is None:
         raise InvalidCredentials()
-    attempt.forget()
+    counted.forget()
+    if matched_form != security.normalise_password(password):
+        # Registered before passwords were normalised: store the NFC form's hash from now on.
+        new_hash = security.hash_password(password)
+        db.run(lambda conn: students.set_password_hash(conn, student["id"], new_hash))
+    return student
+
+
+def login(body: LoginBody, client_address: str | None = None) -> dict[str, Any]:
+    """An access token for the right e-mail and password (see `authenticate`)."""
+    student = authenticate(body.email, body.password, client_address)
     tier = effective_tier(
         student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
     )
@@ -235,11 +265,15 @@ def export(
 
 
 def delete_account(student: CurrentStudent) -> None:
-    """Delete the student and every row about it, then its cache entries."""
-    deleted = db.run(lambda conn: students.delete(conn, student.id), transaction=True)
-    email = deleted["email"] if deleted is not None else student.profile["email"]
+    """Delete the student and every row about it (its e-mail's throttle counts too), then
+    its cache entries."""
+
+    def delete(conn):
+        deleted = students.delete(conn, student.id)
+        throttle.forget_address(conn, deleted["email"] if deleted else student.profile["email"])
+
+    db.run(delete, transaction=True)
     cache.delete(f"user_progress:{student.id}", f"streak:{student.id}")
-    throttle.forget_address(email)
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -37,6 +37,18 @@ _PUNCTUATION_MAP = str.maketrans(
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
+def is_valid_text(text: str) -> bool:
+    """Whether `text` can be stored and sent back: no NUL character (Postgres refuses it)
+    and no lone surrogate (half of a UTF-16 pair, which UTF-8 cannot encode)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def normalise(text: str) -> str:
     text = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
     decomposed = unicodedata.normalize("NFKD", text)
