@@ -80,6 +80,20 @@ def set_password_hash(conn, student_id, password_hash: str) -> None:
     )
 
 
+def lock_for_writing(conn, student_id: str) -> bool:
+    """Hold the student's row until the transaction ends, so it cannot be deleted under a
+    write about it; False when it is gone already.
+
+    Writers take this lock before any other row of the student's, and the lock they will
+    need anyway (the UPDATE of last_active_at takes FOR NO KEY UPDATE): a weaker one
+    upgraded later can deadlock with a deletion waiting in between.
+    """
+    row = conn.execute(
+        "SELECT 1 FROM students WHERE id = %s FOR NO KEY UPDATE", (student_id,)
+    ).fetchone()
+    return row is not None
+
+
 def update_profile(conn, student_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
     """Apply `changes` (any of full_name, timezone); a new timezone also becomes the
     streak's. Run in a transaction. None when the student no longer exists."""
