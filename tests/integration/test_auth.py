@@ -896,3 +896,83 @@ def test_an_address_can_register_again_after_its_account_was_deleted():
     again = register(email)
     assert again.status == 201
     assert login(email).status == 200
+
+
+def archive_old_attempts(user_id: str) -> list[str]:
+    """Two attempts of the student's aged past retention and moved to the archive by the
+    real pruner; their ids."""
+    from companion.devtools.invoke import invoke
+
+    with database() as conn:
+        rows = conn.execute(
+            """
+            INSERT INTO quiz_attempts (student_id, quiz_id, chapter_id, answers_json, score,
+                                       passed, grading_details_json, submitted_at)
+            SELECT %s, '01-quiz', '01-intro-genai', '{"q10": "my own words"}', 40, false,
+                   '{"q10": {"correct": false, "score": 4.0}}',
+                   now() - interval '120 days' - n * interval '1 minute'
+              FROM generate_series(1, 2) AS n
+            RETURNING id
+            """,
+            (user_id,),
+        ).fetchall()
+    invoke("PruneFunction", {"retention_days": 90})
+    return sorted(str(row["id"]) for row in rows)
+
+
+def archive_objects_of(user_id: str) -> list[str]:
+    from companion.content_store import content_store
+    from companion.retention import archive_prefix
+
+    return content_store().list_keys(archive_prefix(user_id))
+
+
+def test_the_export_covers_archived_attempts():
+    user_id, _, api = registered()
+    archived_ids = archive_old_attempts(user_id)
+    assert archive_objects_of(user_id)
+
+    export = api.get("/v1/me/export")
+
+    assert export.status == 200 and export["quiz_attempts"] == []
+    archived = export["archived_quiz_attempts"]
+    assert sorted(a["attempt_id"] for a in archived) == archived_ids
+    first = archived[0]
+    assert first["answers"] == {"q10": "my own words"} and first["score"] == 40
+    assert first["quiz_id"] == "01-quiz" and first["submitted_at"].endswith("Z")
+    assert export.headers["cache-control"] == "no-store"
+
+
+def test_delete_erases_the_students_archived_attempts_and_nobody_elses():
+    user_id, _, api = registered()
+    other_id, _, other = registered()
+    archive_old_attempts(user_id)
+    archive_old_attempts(other_id)
+
+    assert api.delete("/v1/me").status == 204
+
+    assert archive_objects_of(user_id) == []
+    assert len(other.get("/v1/me/export")["archived_quiz_attempts"]) == 2
+
+
+def test_token_responses_are_not_stored_by_caches():
+    email = new_email()
+    register(email)
+    assert login(email).headers["cache-control"] == "no-store"
+
+
+def test_a_duplicate_registration_raises_no_unique_violation_in_the_database():
+    """A unique violation's error (which the server logs, e-mail included) aborts its
+    transaction; registering a taken e-mail must leave the transaction usable."""
+    from companion.repositories import students
+
+    email = new_email()
+    assert register(email).status == 201
+    with database() as conn, conn.transaction():
+        again = students.create(
+            conn, email=email, password_hash="x", full_name=None, timezone="UTC"
+        )
+        assert again is None
+        counted = conn.execute("SELECT count(*) AS n FROM students WHERE email = %s", (email,))
+        assert counted.fetchone()["n"] == 1
+    assert register(email).status == 409

@@ -15,13 +15,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from companion import cache, db, security, throttle
+from companion import cache, db, retention, security, throttle
 from companion.deps import CurrentStudent
 from companion.domain.access import effective_tier
 from companion.domain.streaks import is_valid_timezone
 from companion.domain.text import is_valid_text
-from companion.errors import EmailTaken, InvalidCredentials, InvalidInput, Unauthorized
+from companion.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from companion.formats import iso
+from companion.observability import logger
 from companion.repositories import attempts, students
 
 # The seed's format rule (the students table checks the same).
@@ -239,6 +246,8 @@ def export(
 
     Without a limit, every attempt. With one (a chat client must stay under its response
     size limit), one page of attempts and `quiz_attempts_next`, the cursor for the next.
+    Attempts already moved to the archive (past the retention period) are listed apart, in
+    `archived_quiz_attempts`, with the first page (not with pages after a cursor).
     """
     if attempts_after is not None and not attempts.looks_like_id(attempts_after):
         raise InvalidInput("attempts_after must be a quiz_attempts_next value from an export.")
@@ -254,19 +263,44 @@ def export(
         page = page[:attempts_limit]
         following = str(page[-1]["attempt_id"])
     streak = rows["streak"]
+    archived = None
+    if attempts_after is None:
+        archived = [_archived_attempt(row) for row in retention.archived_attempts(student.id)]
     return {
         "exported_at": iso(datetime.now(UTC)),
         "student": profile_view(rows["student"]),
         "chapter_progress": [_plain(row) for row in rows["chapter_progress"]],
         "quiz_attempts": [_plain(row) for row in page],
         "quiz_attempts_next": following,
+        "archived_quiz_attempts": archived,
         "streak": _plain(streak) if streak is not None else None,
     }
 
 
+def _archived_attempt(line: dict[str, Any]) -> dict[str, Any]:
+    """An archive line (a quiz_attempts row as JSON) in the shape of an exported attempt."""
+    return {
+        "attempt_id": line["id"],
+        "quiz_id": line["quiz_id"],
+        "chapter_id": line["chapter_id"],
+        "score": line["score"],
+        "passed": line["passed"],
+        "answers": line["answers_json"],
+        "grading_details": line["grading_details_json"],
+        "submitted_at": iso(datetime.fromisoformat(line["submitted_at"])),
+        "idempotency_key": line.get("idempotency_key"),
+    }
+
+
 def delete_account(student: CurrentStudent) -> None:
-    """Delete the student and every row about it (its e-mail's throttle counts too), then
-    its cache entries."""
+    """Delete the student and everything about it: its archived attempts, every row (its
+    e-mail's throttle counts too), its cache entries.
+
+    The archive is erased before the rows (a bucket that cannot be reached is a 503 with
+    the account intact, so the student can try again) and once more after them, for lines a
+    pruner run wrote in between (companion.retention).
+    """
+    retention.erase_archive(student.id)
 
     def delete(conn):
         deleted = students.delete(conn, student.id)
@@ -274,6 +308,13 @@ def delete_account(student: CurrentStudent) -> None:
 
     db.run(delete, transaction=True)
     cache.delete(f"user_progress:{student.id}", f"streak:{student.id}")
+    try:
+        retention.erase_archive(student.id)
+    except ServiceUnavailable:
+        logger.error(
+            "archived attempts of a deleted student may remain",
+            extra={"student_id": student.id},
+        )
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:
