@@ -130,3 +130,95 @@ def test_export_cursors_spelt_oddly_are_422_never_500(new_student):
     )
     assert fine.status == 200 and fine["quiz_attempts"] == []
     assert student.get("/v1/me/export", query={"attempts_after": str(uuid.uuid4())}).status == 200
+
+
+# --- input rules ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("minutes", [True, "5", " 5 ", 5.0, "5.0", None])
+def test_reading_minutes_are_strict_integers(new_student, sql, minutes):
+    student = new_student()
+    response = student.post("/v1/progress/01-intro-genai/time", {"minutes": minutes})
+    assert_4xx(response, 422)
+    rows = sql(
+        "SELECT count(*) AS n FROM chapter_progress WHERE student_id = %s", (student.user_id,)
+    )
+    assert rows[0]["n"] == 0
+    assert student.post("/v1/progress/01-intro-genai/time", {"minutes": 5}).status == 200
+
+
+def test_a_422_stays_small_whatever_the_body(new_student):
+    student = new_student()
+    many_fields = {"minutes": 5, **{f"{n:x}": 0 for n in range(6_000)}}
+    body = json.dumps(many_fields, separators=(",", ":"))
+    assert len(body) < 64 * 1024
+    response = student.request("POST", "/v1/progress/01-intro-genai/time", raw_body=body)
+    assert_4xx(response, 422)
+    assert len(response.raw["body"]) < 4_000
+    assert response["detail"][-1]["msg"] == "5990 more problems not listed."
+    long_name = {"minutes": 5, "x" * 60_000: 1}
+    response = student.post("/v1/progress/01-intro-genai/time", long_name)
+    assert_4xx(response, 422)
+    assert len(response.raw["body"]) < 1_000
+
+
+def test_an_idempotent_replay_compares_what_the_grader_reads(new_student, sql):
+    student = new_student()
+    key = str(uuid.uuid4())
+    first = student.post(
+        "/v1/quizzes/01-quiz/submit",
+        {"answers": {"q1": "b", "q7": False, "q10": "Generative AI creates new content."}},
+        headers={"Idempotency-Key": key},
+    )
+    assert first.status == 200, first.body
+    # The same answers spelt otherwise: the option's letter in capitals, true/false as text,
+    # the short answer with other case, spacing and punctuation.
+    again = student.post(
+        "/v1/quizzes/01-quiz/submit",
+        {"answers": {"q1": " B ", "q7": "FALSE", "q10": "generative AI  creates new content"}},
+        headers={"Idempotency-Key": key},
+    )
+    assert again.status == 200, again.body
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again["attempt_id"] == first["attempt_id"]
+    other = student.post(
+        "/v1/quizzes/01-quiz/submit",
+        {"answers": {"q1": "c", "q7": False, "q10": "Generative AI creates new content."}},
+        headers={"Idempotency-Key": key},
+    )
+    assert other.status == 422 and other["code"] == "idempotency_key_reused"
+    rows = sql("SELECT count(*) AS n FROM quiz_attempts WHERE student_id = %s", (student.user_id,))
+    assert rows[0]["n"] == 1
+
+
+# "Café crème" with precomposed letters (NFC) and with combining accents (NFD).
+NFC_PASSWORD = "Caf\u00e9 cr\u00e8me br\u00fbl\u00e9e"
+NFD_PASSWORD = "Cafe\u0301 cre\u0300me bru\u0302le\u0301e"
+
+
+def test_a_password_typed_in_another_unicode_form_is_the_same_password():
+    email = f"nfc-{uuid.uuid4().hex}@example.com"
+    created = Api().post("/auth/register", {"email": email, "password": NFD_PASSWORD})
+    assert created.status == 201
+    for password in (NFC_PASSWORD, NFD_PASSWORD):
+        assert Api().post("/auth/login", {"email": email, "password": password}).status == 200
+    wrong = Api().post("/auth/login", {"email": email, "password": NFC_PASSWORD[:-1]})
+    assert wrong.status == 401
+
+
+@pytest.mark.parametrize("registered_as", [NFC_PASSWORD, NFD_PASSWORD])
+def test_accounts_hashed_before_normalisation_still_log_in(sql, registered_as):
+    """An account whose hash was made of the password as typed (NFC or NFD) logs in with
+    the form it was registered with, and with either form once that login rehashed it."""
+    import bcrypt
+
+    email = f"legacy-{uuid.uuid4().hex}@example.com"
+    legacy_hash = bcrypt.hashpw(registered_as.encode(), bcrypt.gensalt(4)).decode()
+    sql("INSERT INTO students (email, password_hash) VALUES (%s, %s)", (email, legacy_hash))
+    sql("INSERT INTO streaks (student_id) SELECT id FROM students WHERE email = %s", (email,))
+    first = Api().post("/auth/login", {"email": email, "password": registered_as})
+    assert first.status == 200, first.body
+    stored = sql("SELECT password_hash FROM students WHERE email = %s", (email,))[0]
+    assert bcrypt.checkpw(NFC_PASSWORD.encode(), stored["password_hash"].encode())
+    for password in (NFC_PASSWORD, NFD_PASSWORD):
+        assert Api().post("/auth/login", {"email": email, "password": password}).status == 200

@@ -21,9 +21,13 @@ from companion.repositories import attempts, progress, streaks, students
 T = TypeVar("T")
 
 
-def request_fingerprint(quiz_id: str, answers: dict[str, Any]) -> str:
+def request_fingerprint(quiz_id: str, answers_as_read: dict[str, Any]) -> str:
+    """What makes a retry "the same submission": the quiz and the answers as the grader read
+    them ("b" and "B" for one option are the same answer), never their raw spelling."""
     canonical = json.dumps(
-        {"quiz_id": quiz_id, "answers": answers}, sort_keys=True, separators=(",", ":")
+        {"quiz_id": quiz_id, "answers": answers_as_read},
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -67,7 +71,7 @@ def submit_quiz_attempt(
         grade = grade_quiz(quiz, chapter, answers)
     except InvalidAnswers as exc:
         raise InvalidInput(exc.detail) from exc
-    fingerprint = request_fingerprint(quiz.quiz_id, grade.answers)
+    fingerprint = request_fingerprint(quiz.quiz_id, grade.as_read)
 
     def store(conn):
         # The student row first, as DELETE /v1/me locks it first (one lock order, no

@@ -20,6 +20,7 @@ from companion.observability import logger
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_JSON_DEPTH = 32
+MAX_VALIDATION_ERRORS_LISTED = 10
 _TOO_DEEP = f"The request body is nested too deeply (at most {MAX_JSON_DEPTH} levels)."
 
 _STATUS_CODES = {
@@ -169,11 +170,28 @@ def _validation_error(_request, exc: RequestValidationError) -> JSONResponse:
             "missing",
         ):
             return error_response(400, "The request body must be a JSON object.", "bad_request")
+    # Bounded whatever the body: 6,000 unknown fields are not 6,000 entries, and a
+    # 60 KiB field name is not quoted back whole.
     detail = [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
-        for error in errors
+        {
+            "loc": [_shortened(part) for part in error.get("loc", ())],
+            "msg": _shortened(error.get("msg", "")),
+            "type": error.get("type"),
+        }
+        for error in errors[:MAX_VALIDATION_ERRORS_LISTED]
     ]
+    if len(errors) > MAX_VALIDATION_ERRORS_LISTED:
+        more = len(errors) - MAX_VALIDATION_ERRORS_LISTED
+        detail.append(
+            {"loc": [], "msg": f"{more} more problems not listed.", "type": "too_many_errors"}
+        )
     return error_response(422, detail, None)
+
+
+def _shortened(value: Any, most: int = 100) -> Any:
+    if isinstance(value, str) and len(value) > most:
+        return value[: most - 3] + "..."
+    return value
 
 
 def _api_error(request, exc: ApiError) -> JSONResponse:

@@ -42,6 +42,9 @@ class QuizGrade:
     grading_details: dict[str, dict]
     review_sections: list[dict]
     answers: dict
+    # What the grader read of each answer: the option's text, true/false, a short answer's
+    # normalised words, None when unanswered. Two submissions that read alike grade alike.
+    as_read: dict[str, object]
 
 
 # --- reading the answers -------------------------------------------------------------------
@@ -278,11 +281,14 @@ def grade_quiz(quiz: Quiz, chapter: Chapter, answers: dict[str, object]) -> Quiz
         raise ValueError(f"{quiz.quiz_id} belongs to {quiz.chapter_id}, not {chapter.chapter_id}")
     understood = _read_answers(quiz, answers)
     details: dict[str, dict] = {}
+    as_read: dict[str, object] = {}
     points = Decimal(0)
     to_review: set[str] = set()
     for question in quiz.questions:
         answer = understood[question.question_id]
+        as_read[question.question_id] = answer
         if isinstance(question, ShortAnswerQuestion):
+            as_read[question.question_id] = words(answer) if answer else None
             detail = _grade_short_answer(question, answer)
             points += Decimal(str(detail["score"]))
         else:
@@ -314,4 +320,5 @@ def grade_quiz(quiz: Quiz, chapter: Chapter, answers: dict[str, object]) -> Quiz
         grading_details=details,
         review_sections=review_sections,
         answers=dict(answers),
+        as_read=as_read,
     )
