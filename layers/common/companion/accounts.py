@@ -146,7 +146,7 @@ def register(body: RegisterBody, client_address: str | None = None) -> dict[str,
     return {"user_id": str(student["id"]), "email": student["email"]}
 
 
-def authenticate(email: str, password: str, client_address: str | None) -> dict[str, Any]:
+def authenticate(email: str, password: str, client_address: str | None = None) -> dict[str, Any]:
     """The student with this e-mail and password: the one check of credentials, for
     /auth/login and any other sign-in (the OAuth sign-in page).
 
@@ -187,13 +187,16 @@ def authenticate(email: str, password: str, client_address: str | None) -> dict[
     return student
 
 
+def student_tier(student: dict[str, Any]) -> str:
+    return effective_tier(
+        student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
+    )
+
+
 def login(body: LoginBody, client_address: str | None = None) -> dict[str, Any]:
     """An access token for the right e-mail and password (see `authenticate`)."""
     student = authenticate(body.email, body.password, client_address)
-    tier = effective_tier(
-        student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
-    )
-    token = security.issue_access_token(str(student["id"]), tier)
+    token = security.issue_access_token(str(student["id"]), student_tier(student))
     return {
         "access_token": token.token,
         "token_type": "bearer",
@@ -274,6 +277,8 @@ def export(
         "quiz_attempts_next": following,
         "archived_quiz_attempts": archived,
         "streak": _plain(streak) if streak is not None else None,
+        # The chat apps the student signed in to through OAuth: names and dates only.
+        "signed_in_clients": [_plain(row) for row in rows["signed_in_clients"]],
     }
 
 

@@ -130,6 +130,15 @@ def _check_dummy(secret: bytes) -> None:
     bcrypt.checkpw(secret[:MAX_PASSWORD_BYTES], dummy)
 
 
+def signing_key(purpose: str) -> bytes:
+    """A key for `purpose` derived from JWT_SECRET (e.g. the sign-in form's CSRF token),
+    so one secret serves every signature without a token of one kind passing as another."""
+    import hashlib
+    import hmac
+
+    return hmac.new(_secret(), purpose.encode(), hashlib.sha256).digest()
+
+
 def _secret() -> bytes:
     secret = (get_settings().jwt_secret or "").encode()
     if len(secret) < MIN_JWT_SECRET_BYTES:
@@ -145,6 +154,7 @@ def issue_access_token(
     audience: str | None = None,
     scope: str | None = None,
     client_id: str | None = None,
+    lifetime_minutes: int | None = None,
 ) -> AccessToken:
     """A bearer JWT for the student. `audience` is the resource it is for (RFC 8707): the
     REST API's or the MCP server's URL for a token issued through OAuth, the configured
@@ -153,7 +163,7 @@ def issue_access_token(
 
     settings = get_settings()
     now = int(time.time())
-    lifetime = settings.access_token_minutes * 60
+    lifetime = (lifetime_minutes or settings.access_token_minutes) * 60
     claims = {
         "sub": student_id,
         "iat": now,

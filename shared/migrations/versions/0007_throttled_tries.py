@@ -7,13 +7,13 @@ no e-mail address or IP address is stored in the clear. Rows older than the wind
 deleted by each try on the same key and by the daily pruner.
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0005
 """
 
 from alembic import op
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
