@@ -117,6 +117,11 @@ def test_model_answers_pass_beside_them(quiz, question):
     assert short_answer_grade(quiz, question, padded)["score"] == detail["score"]
 
 
+@pytest.mark.parametrize(("quiz", "question"), SHORT_ANSWER_QUESTIONS, ids=IDS)
+def test_the_explanation_shown_as_the_model_answer_covers_every_concept(quiz, question):
+    assert short_answer_grade(quiz, question, question.explanation)["score"] == 10.0
+
+
 # --- content validation -----------------------------------------------------------------
 
 
