@@ -9,7 +9,6 @@ import itertools
 import json
 import os
 import secrets
-import socket
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
