@@ -323,3 +323,25 @@ def test_concurrent_activity_earns_a_freeze_once(new_student, sql, stack):
     assert {response.status for response in responses} == {200}
     stored = stored_streak(sql, student)
     assert (stored["current_streak"], stored["active_run"], stored["freezes_held"]) == (14, 7, 1)
+
+
+def test_a_read_spending_a_freeze_while_the_account_is_deleted_answers_401(new_student, sql, stack):
+    import threading
+    import time
+
+    import psycopg
+
+    student = new_student()
+    set_streak(sql, student, current=9, run=2, held=1, last_days_ago=2)
+    answers = []
+    with psycopg.connect(stack["direct_url"]) as deleting:
+        deleting.execute("DELETE FROM students WHERE id = %s", (student.user_id,))
+        reader = threading.Thread(
+            target=lambda: answers.extend(at_once([lambda: student.get("/v1/streak")]))
+        )
+        reader.start()
+        time.sleep(1.0)  # the read has found the student and waits to spend the freeze
+        deleting.commit()
+        reader.join()
+    assert [answer.status for answer in answers] == [401]
+    assert sql("SELECT 1 FROM streaks WHERE student_id = %s", (student.user_id,)) == []

@@ -2,6 +2,11 @@
 
 Each write is also the student's activity: the same statement stamps
 students.last_active_at (a data-modifying CTE), so the pair is atomic even in autocommit.
+
+Lock order: the row inserted comes *from* that CTE's output, so the students row is locked
+before any chapter_progress row, the order in which DELETE /v1/me takes them (the student,
+then its rows by cascade); the other order deadlocked with a deletion. A student deleted
+meanwhile updates no row, so the write inserts none and returns None.
 """
 
 from __future__ import annotations
@@ -21,7 +26,9 @@ COLUMN_NAMES = (
 COLUMNS = ", ".join(COLUMN_NAMES)
 
 _STAMP_ACTIVE = """
-    WITH active AS (UPDATE students SET last_active_at = now() WHERE id = %(student)s)
+    WITH active AS (
+        UPDATE students SET last_active_at = now() WHERE id = %(student)s RETURNING id
+    )
 """
 
 # A chapter that is opened, read or quizzed becomes in_progress, never downgrading completed.
@@ -41,15 +48,16 @@ _NEWER_SECTION = """
 
 def touch_chapter(
     conn, student_id: str, chapter_id: str, section_id: str | None = None
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """A read of the chapter (or of one of its sections, which becomes where to resume)."""
     return conn.execute(
         f"""
         {_STAMP_ACTIVE}
         INSERT INTO chapter_progress (student_id, chapter_id, completion_status, last_accessed_at,
                                       last_section_id, last_section_opened_at)
-        VALUES (%(student)s, %(chapter)s, 'in_progress', now(),
-                %(section)s::varchar, CASE WHEN %(section)s::varchar IS NOT NULL THEN now() END)
+        SELECT id, %(chapter)s, 'in_progress', now(),
+               %(section)s::varchar, CASE WHEN %(section)s::varchar IS NOT NULL THEN now() END
+          FROM active
         ON CONFLICT (student_id, chapter_id) DO UPDATE
            SET completion_status = {_STARTED},
                last_accessed_at = now(),
@@ -64,13 +72,13 @@ def touch_chapter(
     ).fetchone()
 
 
-def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> dict[str, Any]:
+def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> dict[str, Any] | None:
     return conn.execute(
         f"""
         {_STAMP_ACTIVE}
         INSERT INTO chapter_progress
                (student_id, chapter_id, completion_status, time_spent_minutes, last_accessed_at)
-        VALUES (%(student)s, %(chapter)s, 'in_progress', %(minutes)s, now())
+        SELECT id, %(chapter)s, 'in_progress', %(minutes)s, now() FROM active
         ON CONFLICT (student_id, chapter_id) DO UPDATE
            SET completion_status = {_STARTED},
                time_spent_minutes =
@@ -84,7 +92,7 @@ def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> di
 
 def record_quiz_score(
     conn, student_id: str, chapter_id: str, score: float, passing_score: float
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Keep the best score; complete the chapter (completed_at set once) when it passes."""
     return conn.execute(
         f"""
@@ -92,10 +100,11 @@ def record_quiz_score(
         INSERT INTO chapter_progress AS p
                (student_id, chapter_id, completion_status, quiz_score, last_accessed_at,
                 completed_at)
-        VALUES (%(student)s, %(chapter)s,
-                CASE WHEN %(score)s >= %(passing)s THEN 'completed' ELSE 'in_progress' END,
-                %(score)s, now(),
-                CASE WHEN %(score)s >= %(passing)s THEN now() END)
+        SELECT id, %(chapter)s,
+               CASE WHEN %(score)s >= %(passing)s THEN 'completed' ELSE 'in_progress' END,
+               %(score)s, now(),
+               CASE WHEN %(score)s >= %(passing)s THEN now() END
+          FROM active
         ON CONFLICT (student_id, chapter_id) DO UPDATE
            SET quiz_score = GREATEST(p.quiz_score, EXCLUDED.quiz_score),
                completion_status = CASE
