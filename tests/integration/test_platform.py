@@ -128,6 +128,13 @@ def test_the_local_gateway_answers_real_http_requests(new_student):
             f"{base}/v1/chapters", headers={"Authorization": f"Bearer {student.token}"}
         )
         assert chapters.status_code == 200 and chapters.json()["total"] == 6
+        # The function's gzip body goes out as bytes (httpx asks for gzip and decodes it).
+        chapter = httpx.get(
+            f"{base}/v1/chapters/01-intro-genai",
+            headers={"Authorization": f"Bearer {student.token}"},
+        )
+        assert chapter.headers["content-encoding"] == "gzip"
+        assert chapter.json()["chapter_id"] == "01-intro-genai"
         search = httpx.get(
             f"{base}/v1/search",
             params={"q": "attention heads", "limit": 2},
