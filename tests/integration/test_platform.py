@@ -35,7 +35,8 @@ def test_migrations_go_up_down_and_up_again(stack):
     try:
         migrations.upgrade(url)
         assert tables(url) == SEED_TABLES
-        assert migrations.current_revision(url) == "0004"
+        newest = max(p.name[:4] for p in (REPO / "shared/migrations/versions").glob("0*.py"))
+        assert migrations.current_revision(url) == newest
         migrations.downgrade(url, "base")
         assert tables(url) == set()
         migrations.upgrade(url)
