@@ -142,6 +142,19 @@ def test_the_local_gateway_answers_real_http_requests(new_student):
             headers={"Authorization": f"Bearer {student.token}"},
         )
         assert search.status_code == 200 and len(search.json()["results"]) <= 2
+        # Requests that overlap go to the emulated instances' worker threads.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(6) as pool:
+            streaks = list(
+                pool.map(
+                    lambda _n: httpx.get(
+                        f"{base}/v1/streak", headers={"Authorization": f"Bearer {student.token}"}
+                    ),
+                    range(12),
+                )
+            )
+        assert [r.status_code for r in streaks] == [200] * 12
         missing = httpx.get(f"{base}/no/such/route")
         assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     finally:
