@@ -4,8 +4,8 @@ it to, the function's response back out. `sam local start-api` without Docker.
 Each request runs in one of a few emulated Lambda instances: an instance serves one request
 at a time and keeps its own warm database connection, as a real one would.
 
-A request alone in the gateway runs right on the server's thread; requests that overlap go
-to worker threads, one per busy instance. The hand-off to a thread and back cost more than
+A request alone in the gateway runs right on the server's thread; while requests overlap
+they go to worker threads, one per busy instance. The hand-off to a thread and back cost more than
 a millisecond a request here (docs/BENCHMARKS.md, "Local gateway"), and a single client,
 the usual case locally, never needs it.
 """
@@ -16,12 +16,15 @@ import asyncio
 import base64
 import queue
 import threading
+import time
 from typing import Any
 
 from companion import db
 from companion.devtools.invoke import LambdaContext, api_gateway_event, call_route
 
 _loops = threading.local()
+# How long after two requests overlapped the gateway keeps every request on worker threads.
+QUIET_SECONDS = 1.0
 
 
 def _invoke_as_instance(event: dict[str, Any], instance: int) -> dict[str, Any]:
@@ -63,12 +66,15 @@ def create_gateway(instances: int = 4, *, inline_when_alone: bool = True):
         free.put(instance)
     limiter = anyio.CapacityLimiter(instances)
     active = 0  # requests between reading their body and sending their response
+    last_overlap = float("-inf")  # when two requests were last in the gateway at once
 
     async def app(scope, receive, send):
-        nonlocal active
+        nonlocal active, last_overlap
         if scope["type"] != "http":
             return
         active += 1
+        if active > 1:
+            last_overlap = time.monotonic()
         try:
             result = await handle(scope, receive)
         finally:
@@ -96,9 +102,11 @@ def create_gateway(instances: int = 4, *, inline_when_alone: bool = True):
         )
 
         if inline_when_alone:
-            # Let requests that arrived together with this one register first.
+            # Let requests that arrived together with this one register first. A request
+            # run inline holds up every other one, so none runs inline for a while after
+            # requests overlapped (under load it cost half the throughput, bench_load.py).
             await asyncio.sleep(0)
-            if active == 1:
+            if active == 1 and time.monotonic() - last_overlap > QUIET_SECONDS:
                 instance = free.get()
                 try:
                     return _invoke_inline(event, instance)
