@@ -11,13 +11,13 @@ No row is left out: submitted_at defaults to now() and is never NULL in practice
 NULL one could never be older than a cutoff anyway.
 
 Revision ID: 0008
-Revises: 0004
+Revises: 0005
 """
 
 from alembic import op
 
 revision = "0008"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
