@@ -19,48 +19,15 @@ cost within 1 ms of the floor.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
-import threading
 import time
 import uuid
-from pathlib import Path
 
 import _stack
 
 GOAL_MS = 1.0
 BLOCKS = 5
 STUDENTS = 5
-DRIVER = Path(__file__).with_name("_http_driver.py")
-
-
-def start_server(app, **config) -> tuple[str, callable]:
-    import uvicorn
-
-    from companion.devtools.services import free_port, wait_for_port
-
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            **config,
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for_port("127.0.0.1", port)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
-    return f"http://127.0.0.1:{port}", stop
 
 
 def floor_app(answers: dict[str, tuple[int, list, bytes]]):
@@ -114,13 +81,15 @@ def main() -> None:
 
         with _stack.quiet_stdout():
             answers = {path: captured(call_route(event(path, students[0]))) for _l, path in routes}
-        floor_url, stop = start_server(floor_app(answers), loop="uvloop", http="httptools")
+        floor_url, stop = _stack.serve_in_thread(
+            floor_app(answers), loop="uvloop", http="httptools"
+        )
         stops.append(stop)
-        gateway_url, stop = start_server(
+        gateway_url, stop = _stack.serve_in_thread(
             create_gateway(instances=4), loop="uvloop", http="httptools"
         )
         stops.append(stop)
-        before_url, stop = start_server(
+        before_url, stop = _stack.serve_in_thread(
             create_gateway(instances=4, inline_when_alone=False), loop="asyncio", http="h11"
         )
         stops.append(stop)
@@ -161,14 +130,7 @@ def main() -> None:
                 "warmup": options.warmup if block == 0 else 5,
                 "targets": targets,
             }
-            completed = subprocess.run(
-                [sys.executable, str(DRIVER)],
-                input=json.dumps(plan),
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            measured = json.loads(completed.stdout)
+            measured = _stack.drive(plan)
             for label, values in measured["timings"].items():
                 timings[label] += values
             for label, counts in measured["statuses"].items():

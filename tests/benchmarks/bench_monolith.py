@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 
 import _stack
-from bench_gateway import DRIVER, start_server
 
 GOAL = 2.0
 STUDENTS = 10
@@ -53,9 +51,11 @@ def main() -> None:
     stops = []
     try:
         students = [_stack.register_student() for _ in range(STUDENTS)]
-        ours, stop = start_server(create_gateway(instances=4), loop="uvloop", http="httptools")
+        ours, stop = _stack.serve_in_thread(
+            create_gateway(instances=4), loop="uvloop", http="httptools"
+        )
         stops.append(stop)
-        theirs, stop = start_server(
+        theirs, stop = _stack.serve_in_thread(
             create_monolith(stack.direct_url), loop="uvloop", http="httptools"
         )
         stops.append(stop)
@@ -84,15 +84,8 @@ def main() -> None:
         plan = {"rounds": options.rounds, "warmup": options.warmup, "targets": targets}
         started = time.monotonic()
         with _stack.quiet_stdout():
-            completed = subprocess.run(
-                [sys.executable, str(DRIVER)],
-                input=json.dumps(plan),
-                capture_output=True,
-                text=True,
-                check=True,
-            )
+            measured = _stack.drive(plan)
         seconds = time.monotonic() - started
-        measured = json.loads(completed.stdout)
         wrong = {
             label: counts
             for label, counts in measured["statuses"].items()

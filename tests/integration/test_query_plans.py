@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -17,14 +18,8 @@ from psycopg.rows import dict_row
 
 from companion.repositories import attempts, retention
 
-CHAPTERS = [
-    "01-intro-genai",
-    "02-how-llms-work",
-    "03-prompt-engineering",
-    "04-rag",
-    "05-fine-tuning-evaluation",
-    "06-agents-deployment",
-]
+CONTENT = Path(__file__).resolve().parents[2] / "shared" / "content"
+CHAPTERS = sorted(p.stem for p in (CONTENT / "chapters").glob("*.json"))
 ROWS = 4000
 
 
