@@ -5,9 +5,9 @@ Each request runs in one of a few emulated Lambda instances: an instance serves 
 at a time and keeps its own warm database connection, as a real one would.
 
 A request alone in the gateway runs right on the server's thread; while requests overlap
-they go to worker threads, one per busy instance. The hand-off to a thread and back cost more than
-a millisecond a request here (docs/BENCHMARKS.md, "Local gateway"), and a single client,
-the usual case locally, never needs it.
+they go to worker threads, one per busy instance. A single client, the usual case locally,
+never needs the hand-off to a thread and back (with asyncio and h11 the gateway cost 1.6-1.8
+ms a request, now 0.8-0.9 ms: docs/BENCHMARKS.md, "Local gateway").
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def _invoke_inline(event: dict[str, Any], instance: int) -> dict[str, Any]:
 
 def create_gateway(instances: int = 4, *, inline_when_alone: bool = True):
     """The gateway as an ASGI app. With `inline_when_alone=False` every request goes to a
-    worker thread (the gateway as it was; the latency benchmark's reference)."""
+    worker thread (the gateway as it was; bench_gateway.py's reference)."""
     import anyio
 
     free: queue.SimpleQueue[int] = queue.SimpleQueue()
@@ -104,7 +104,7 @@ def create_gateway(instances: int = 4, *, inline_when_alone: bool = True):
         if inline_when_alone:
             # Let requests that arrived together with this one register first. A request
             # run inline holds up every other one, so none runs inline for a while after
-            # requests overlapped (under load it cost half the throughput, bench_load.py).
+            # requests overlapped (under bench_load.py's 50 students, none does).
             await asyncio.sleep(0)
             if active == 1 and time.monotonic() - last_overlap > QUIET_SECONDS:
                 instance = free.get()
