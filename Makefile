@@ -2,7 +2,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: install dev test lint sam bench clean
+.PHONY: install inspector dev test lint sam bench clean
 
 $(BIN)/companion: pyproject.toml layers/common/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -12,10 +12,20 @@ $(BIN)/companion: pyproject.toml layers/common/requirements.txt
 
 install: $(BIN)/companion
 
+# The MCP Inspector, whose CLI tests/integration/test_mcp.py runs: installed from the npm
+# registry by its lock file into tests/mcp_inspector (git-ignored node_modules) where npm
+# exists; without Node that one test is skipped.
+INSPECTOR := tests/mcp_inspector/node_modules/.bin/mcp-inspector
+inspector:
+	@if [ -x $(INSPECTOR) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/mcp_inspector --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the MCP Inspector test will be skipped"; fi
+
 dev: install
 	$(BIN)/companion dev
 
-test: install
+test: install inspector
 	$(BIN)/pytest -q
 
 # Figures, not assertions: each script prints its own and rewrites its section of

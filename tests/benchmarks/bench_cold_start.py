@@ -5,7 +5,8 @@ path (as the Lambda runtime does) and times, with time.perf_counter inside the p
 the import until `handler` exists; then it hands the handler one real API Gateway event
 and times that first (cold) request. The hello world is a bare FastAPI app wrapped by
 Mangum, built the same way. Rounds interleave all targets so drift on the machine hits
-each alike. The goal (issue 8): no function's import above 1.25x the hello world's.
+each alike. The goal (issue 8): no function's import above 1.25x the hello world's;
+McpFunction's (issue 12), whose MCP SDK is its own dependency, at most 2x.
 
 For a function over the goal, `python -X importtime` names the packages it imports that
 the hello world does not, with their cost and the module that pulls each in.
@@ -29,6 +30,7 @@ from pathlib import Path
 import _stack
 
 GOAL_RATIO = 1.25
+GOAL_RATIOS = {"McpFunction": 2.0}
 
 # FastAPI (0.165 here) imports pydantic.v1, to refuse v1 models, the first time a route
 # declares a parameter; the bare hello world has none, every function has some.
@@ -94,6 +96,10 @@ class Target:
     event: dict | None
     info: bool = False  # shown for comparison, not held to the goal
 
+    @property
+    def goal(self) -> float:
+        return GOAL_RATIOS.get(self.label, GOAL_RATIO)
+
 
 @dataclass
 class Figures:
@@ -118,19 +124,32 @@ def probe(target: Target) -> dict:
     raise RuntimeError(f"{target.label} did not start:\n{completed.stderr[-3000:]}")
 
 
-def targets(token: str) -> list[Target]:
+def targets(student: _stack.BenchStudent) -> list[Target]:
+    from companion import security
     from companion.devtools import template
     from companion.devtools.invoke import api_gateway_event
+    from companion.resources import mcp_resource
 
     hello = _stack.WORK_DIR / "hello_world_app.py"
     hello.parent.mkdir(parents=True, exist_ok=True)
     hello.write_text(_stack.HELLO_WORLD_SOURCE)
-    auth = _stack.headers_for(token)
+    auth = _stack.headers_for(student.token)
+    # The event's base URL is the local one; MCP tokens are for `<base>/mcp`.
+    mcp_token = security.issue_access_token(
+        student.user_id, "free", audience=mcp_resource("http://localhost")
+    ).token
+    mcp_list_tools = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    mcp_headers = {
+        **_stack.headers_for(mcp_token, mcp_list_tools),
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+    }
     requests = {
         "AuthFunction": ("GET", "/v1/me"),
         "ContentFunction": ("GET", "/v1/chapters"),
         "QuizFunction": ("GET", "/v1/quizzes/01-quiz"),
         "ProgressFunction": ("GET", "/v1/progress"),
+        "OAuthFunction": ("GET", "/.well-known/oauth-authorization-server"),
     }
     with_parameter = _stack.WORK_DIR / "hello_world_parameter_app.py"
     with_parameter.write_text(HELLO_WORLD_WITH_PARAMETER_SOURCE)
@@ -156,7 +175,11 @@ def targets(token: str) -> list[Target]:
     for logical_id, (code_dir, handler) in template.function_handlers().items():
         module_path = handler.rpartition(".")[0]
         path = code_dir / (module_path.replace(".", "/") + ".py")
-        if logical_id in requests:
+        if logical_id == "McpFunction":
+            body = json.dumps(mcp_list_tools)
+            event = api_gateway_event("POST", "/mcp", headers=mcp_headers, body=body)
+            request = "POST /mcp tools/list"
+        elif logical_id in requests:
             method, route = requests[logical_id]
             event = api_gateway_event(method, route, headers=auth)
             request = f"{method} {route}"
@@ -271,7 +294,7 @@ def main() -> None:
     stack = _stack.start_stack("companion_bench_cold")
     try:
         student = _stack.register_student(wait_for_auth_seconds=600)
-        all_targets = targets(student.token)
+        all_targets = targets(student)
         hello = all_targets[0]
         print("warming up (compiles bytecode, fills the content cache)", file=sys.stderr)
         broken = {}
@@ -305,7 +328,7 @@ def main() -> None:
             imported = _stack.summarise(data.import_ms)
             first = _stack.summarise(data.first_ms)
             ratio = imported.p50 / hello_import.p50
-            if target is not hello and not target.info and ratio > GOAL_RATIO:
+            if target is not hello and not target.info and ratio > target.goal:
                 over_goal.append(target)
             rows.append(
                 [
@@ -340,6 +363,18 @@ def main() -> None:
         )
         print(table)
 
+        mcp_text = []
+        if "McpFunction" in figures:
+            mcp = figures["McpFunction"]
+            mcp_total = _stack.summarise(mcp.import_ms).p50 + _stack.summarise(mcp.first_ms).p50
+            hello_total = hello_import.p50 + hello_first.p50
+            mcp_text.append(
+                f"McpFunction, import and first request together (the MCP SDK loads during the "
+                f"first request): p50 {_stack.ms(mcp_total)} ms, {mcp_total / hello_total:.2f}x "
+                f"the hello world's {_stack.ms(hello_total)} ms."
+            )
+            print(mcp_text[0])
+
         offender_text = []
         explained = [
             t for t in all_targets[1:] if t in over_goal or (options.explain_all and not t.info)
@@ -366,9 +401,10 @@ def main() -> None:
             )
 
         verdict = (
-            f"Every function is within {GOAL_RATIO}x of the hello world."
+            f"Every function is within its goal ({GOAL_RATIO}x of the hello world; "
+            f"McpFunction {GOAL_RATIOS['McpFunction']}x)."
             if not over_goal
-            else f"Over {GOAL_RATIO}x: " + ", ".join(target.label for target in over_goal) + "."
+            else "Over their goal: " + ", ".join(target.label for target in over_goal) + "."
         )
         body = "\n\n".join(
             [
@@ -381,7 +417,9 @@ def main() -> None:
                 "database connection through PgBouncer, the cache client, the course from "
                 "the (warm) Upstash cache. The hello world is `FastAPI()` with one route "
                 "wrapped by `Mangum`, built the same way in the same rounds. "
-                f"Goal: import at most {GOAL_RATIO}x the hello world's. The *(info)* row adds "
+                f"Goal: import at most {GOAL_RATIO}x the hello world's (McpFunction: "
+                f"{GOAL_RATIOS['McpFunction']}x; its first request imports the MCP SDK, which "
+                "it defers from import to the first request that needs it). The *(info)* row adds "
                 "one route with a path parameter to the hello world: FastAPI imports "
                 "`pydantic.v1` the first time a route declares a parameter (to refuse v1 "
                 "models), a cost every real app pays and the bare hello world does not.",
@@ -390,6 +428,7 @@ def main() -> None:
                 f"{_stack.ms(hello_first.p50)} ms. {verdict} The goal is judged on the "
                 "medians; the minimums, least disturbed by whatever else the machine runs, "
                 "are shown beside them.",
+                *mcp_text,
                 *offender_text,
                 *[
                     f"Not measured, {label} did not start: `{error}`"

@@ -72,8 +72,10 @@ def test_every_get_event_file_is_answered_by_its_function(new_student):
         result = call_route(data, LambdaContext())
         body = result["body"]
         # Placeholders: attempt-get names no attempt (a clean 404); oauth-authorize names
-        # no registered client (the sign-in page says so, 400, and redirects nowhere).
-        expected = {"attempt-get.json": 404, "oauth-authorize.json": 400}.get(path.name, 200)
+        # no registered client (the sign-in page says so, 400, and redirects nowhere); the
+        # stateless MCP server opens no stream for a GET (405).
+        expected = {"attempt-get.json": 404, "oauth-authorize.json": 400, "mcp-get.json": 405}
+        expected = expected.get(path.name, 200)
         assert result["statusCode"] == expected, (path.name, body)
         if path.name != "oauth-authorize.json":
             json.loads(body)
