@@ -9,13 +9,13 @@
   the same days).
 
 Revision ID: 0006
-Revises: 0007
+Revises: 0008
 """
 
 from alembic import op
 
 revision = "0006"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
