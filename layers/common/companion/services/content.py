@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion import cache, catalogue, db
 from companion.content_store import content_store
-from companion.deps import CurrentStudent
 from companion.errors import NotFound
 from companion.learning import record_activity
 from companion.repositories import progress
+
+if TYPE_CHECKING:  # the caller's type only: services do not depend on FastAPI
+    from companion.deps import CurrentStudent
 
 
 def list_chapters(student: CurrentStudent) -> dict[str, Any]:
