@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from companion.formats import iso, number
@@ -118,12 +119,11 @@ def latest_per_chapter(conn, student_id: str, chapter_ids: list[str]) -> dict[st
     return {row["chapter_id"]: row for row in rows}
 
 
-def looks_like_id(value: str) -> bool:
-    """Whether `value` can be an attempt id at all (a UUID), before asking the database."""
-    import uuid
+# The one spelling of an attempt id the API hands out. Python's uuid.UUID also takes
+# "urn:uuid:…", braces and hyphens anywhere, which Postgres refuses (a 500 if passed on).
+_ID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE)
 
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return True
+
+def looks_like_id(value: str) -> bool:
+    """Whether `value` is an attempt id as the API writes them, before asking the database."""
+    return _ID.fullmatch(value) is not None

@@ -39,4 +39,5 @@ class Submission(BaseModel):
 class ReadingTime(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    minutes: int = Field(ge=1, le=240, description="Minutes spent reading, 1 to 240.")
+    # Strict: a JSON integer, never true, "5" or 5.0.
+    minutes: int = Field(strict=True, ge=1, le=240, description="Minutes spent reading, 1 to 240.")
