@@ -15,6 +15,8 @@ _ARCHIVE_LINE = "row_to_json(a)::text AS line"
 # index position after the previous one, so every batch costs the same however deep the
 # run is. `submitted_at >= after` lets the submitted_at index bound the scan; the row
 # comparison then breaks ties between rows stamped with the same instant.
+# That index is partial (WHERE submitted_at IS NOT NULL, migration 0008): the strict
+# `submitted_at < cutoff` below is what lets the planner use it.
 _AFTER = """
    AND a.submitted_at >= %(after_at)s
    AND (a.submitted_at, a.id) > (%(after_at)s, %(after_id)s)
