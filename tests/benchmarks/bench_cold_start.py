@@ -291,7 +291,8 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="print only")
     options = parser.parse_args()
 
-    stack = _stack.start_stack("companion_bench_cold")
+    # A database of this run's own: other checkouts on the same server run this too.
+    stack = _stack.start_stack(f"companion_bench_cold_{os.getpid()}")
     try:
         student = _stack.register_student(wait_for_auth_seconds=600)
         all_targets = targets(student)

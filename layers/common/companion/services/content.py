@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion import cache, catalogue, db, learning
 from companion.content_store import content_store
-from companion.deps import CurrentStudent
 from companion.errors import NotFound
+
+if TYPE_CHECKING:  # the caller's type only: services do not depend on FastAPI
+    from companion.deps import CurrentStudent
 
 
 def list_chapters(student: CurrentStudent) -> dict[str, Any]:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion import catalogue
-from companion.deps import CurrentStudent
 from companion.learning import record_activity
 from companion.progress_report import chapter_entry, progress_report, streak_report
 from companion.repositories import progress
+
+if TYPE_CHECKING:  # the caller's type only: services do not depend on FastAPI
+    from companion.deps import CurrentStudent
 
 
 def progress_overview(student: CurrentStudent) -> dict[str, Any]:
