@@ -175,11 +175,11 @@ def authenticate(email: str, password: str, client_address: str | None = None) -
             matched_form = security.match_password(password, student["password_hash"])
     except BaseException:
         with contextlib.suppress(Exception):
-            counted.forget()  # our failure, not the caller's
+            counted.uncount()  # our failure, not the caller's
         raise
     if matched_form is None:
         raise InvalidCredentials()
-    counted.forget()
+    counted.uncount()
     if matched_form != security.normalise_password(password):
         # Registered before passwords were normalised: store the NFC form's hash from now on.
         new_hash = security.hash_password(password)
@@ -272,13 +272,13 @@ def export(
     return {
         "exported_at": iso(datetime.now(UTC)),
         "student": profile_view(rows["student"]),
-        "chapter_progress": [_plain(row) for row in rows["chapter_progress"]],
-        "quiz_attempts": [_plain(row) for row in page],
+        "chapter_progress": [_json_row(row) for row in rows["chapter_progress"]],
+        "quiz_attempts": [_json_row(row) for row in page],
         "quiz_attempts_next": following,
         "archived_quiz_attempts": archived,
-        "streak": _plain(streak) if streak is not None else None,
+        "streak": _json_row(streak) if streak is not None else None,
         # The chat apps the student signed in to through OAuth: names and dates only.
-        "signed_in_clients": [_plain(row) for row in rows["signed_in_clients"]],
+        "signed_in_clients": [_json_row(row) for row in rows["signed_in_clients"]],
     }
 
 
@@ -322,12 +322,12 @@ def delete_account(student: CurrentStudent) -> None:
         )
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row as JSON values: numbers as numbers, instants as ISO-8601 UTC, dates as dates."""
-    return {name: _plain_value(value) for name, value in row.items()}
+    return {name: _json_value(value) for name, value in row.items()}
 
 
-def _plain_value(value: Any) -> Any:
+def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):
@@ -337,5 +337,5 @@ def _plain_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, list):  # e.g. the local dates a streak freeze was spent on
-        return [_plain_value(item) for item in value]
+        return [_json_value(item) for item in value]
     return value

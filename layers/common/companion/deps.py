@@ -12,8 +12,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from companion import db
 from companion.domain.access import can_open, effective_tier
+from companion.domain.streaks import StoredStreak, already_counted, counting_zone, local_date
 from companion.errors import Unauthorized
-from companion.repositories import progress, streaks, students
+from companion.repositories import progress, students
 from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
 from companion.settings import get_settings
@@ -29,15 +30,20 @@ class CurrentStudent:
 
     @property
     def timezone(self) -> str:
-        return self.profile["timezone"] or "UTC"
+        return counting_zone(self.profile["timezone"])
 
     def may_open(self, access_tier: str) -> bool:
         return can_open(access_tier, self.effective_tier)
 
     @property
-    def streak(self) -> dict[str, Any] | None:
-        """The streak row as read with the caller (repositories.streaks.COLUMNS), or None."""
+    def streak(self) -> StoredStreak | None:
+        """The streak as read with the caller, or None."""
         return self.profile.get("streak")
+
+    @property
+    def streak_zone(self) -> str:
+        """The timezone the caller's streak days are counted in."""
+        return counting_zone(self.streak.timezone if self.streak else None, self.timezone)
 
     @property
     def progress(self) -> dict[str, dict[str, Any]]:
@@ -47,10 +53,12 @@ class CurrentStudent:
             self.profile["progress"] = db.run(lambda conn: progress.for_student(conn, self.id))
         return self.profile["progress"]
 
-    def counted_today(self) -> bool:
+    def activity_already_counted(self) -> bool:
         """Whether activity now is already counted in the streak (as read with the caller):
         then recording it only stamps last_active_at, in one statement."""
-        return streaks.counts_today(self.streak)
+        if self.streak is None:
+            return False
+        return already_counted(self.streak.state, local_date(datetime.now(UTC), self.streak_zone))
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

@@ -3,19 +3,17 @@ next step) and GET /v1/streak, from the rows read with the caller plus one read.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from companion import db
+from companion.activity import settled_streak, view_of_streak
 from companion.domain.content_models import Chapter
 from companion.domain.guidance import ChapterStep, next_step
 from companion.domain.review import review_sections_of
-from companion.domain.streaks import streak_view
 from companion.domain.visits import sections_opened
 from companion.formats import iso, number
-from companion.learning import settled_streak
-from companion.repositories import attempts, streaks
+from companion.repositories import attempts
 
 
 def chapter_entry(chapter: Chapter, row: dict[str, Any] | None) -> dict[str, Any]:
@@ -54,9 +52,7 @@ def resume_point(progress_rows: dict[str, dict[str, Any]], course) -> dict[str, 
 
 def streak_report(student) -> dict[str, Any]:
     """The body of GET /v1/streak (freezes spent by the days missed are written first)."""
-    row = settled_streak(student)
-    timezone = (row or {}).get("timezone") or student.timezone
-    return streak_view(streaks.state_of(row), datetime.now(UTC), timezone)
+    return view_of_streak(student, settled_streak(student))
 
 
 def progress_report(student, course) -> dict[str, Any]:

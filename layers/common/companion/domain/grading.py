@@ -52,7 +52,7 @@ class QuizGrade:
 # --- reading the answers -------------------------------------------------------------------
 
 
-def _plain(text: str) -> str:
+def _as_compared(text: str) -> str:
     """Text as compared for choices: normalised, surrounding and repeated spaces ignored."""
     return " ".join(normalise(text).split())
 
@@ -94,10 +94,10 @@ def _read_multiple_choice(question: MultipleChoiceQuestion, value: object) -> st
     """The chosen option's text, from the text itself or its letter."""
     if isinstance(value, str):
         _check_storable(question.question_id, value)
-        typed = _plain(value)
+        typed = _as_compared(value)
         # Text first: an option whose text is a single letter means that option.
         for option in question.options:
-            if _plain(option) == typed:
+            if _as_compared(option) == typed:
                 return option
         letters = "abcdefghijklmnopqrstuvwxyz"[: len(question.options)]
         if len(typed) == 1 and typed in letters:

@@ -50,7 +50,8 @@ _CALLER_WITH_STREAK_AND_PROGRESS = _CALLER.format(
 
 
 def get_with_streak(conn, student_id: str, *, with_progress: bool = False) -> dict[str, Any] | None:
-    """The profile with the student's streak row under "streak" (None when it has none) and,
+    """The profile with the student's streak under "streak" (a StoredStreak, None when it has
+    none) and,
     `with_progress`, its chapter_progress rows under "progress" (by chapter id): what every
     authenticated request reads first, in one round trip."""
     query = _CALLER_WITH_STREAK_AND_PROGRESS if with_progress else _CALLER_WITH_STREAK
@@ -60,7 +61,7 @@ def get_with_streak(conn, student_id: str, *, with_progress: bool = False) -> di
     streak = {name: row.pop(name) for name in _STREAK_FIELDS}
     streak["timezone"] = row.pop("streak_timezone")
     has_streak = row.pop("streak_student") is not None
-    row["streak"] = streak if has_streak else None
+    row["streak"] = streaks.stored_streak(streak) if has_streak else None
     if with_progress:
         columns = [row.pop(f"progress_{name}") or [] for name in _PROGRESS_FIELDS]
         rows = (
@@ -202,6 +203,8 @@ def export_rows(
         "student": student,
         "chapter_progress": chapter_progress,
         "quiz_attempts": quiz_attempts,
-        "streak": streaks.get(conn, student_id),
+        "streak": conn.execute(
+            f"SELECT {streaks.COLUMNS} FROM streaks WHERE student_id = %s", (student_id,)
+        ).fetchone(),
         "signed_in_clients": oauth.signed_in_clients(conn, student_id),
     }
