@@ -176,8 +176,8 @@ def attempt_result(
         "passing_score": quiz.passing_score,
         "grading_details": details,
         "review_sections": review_sections_of(details, chapter),
-        "best_score": number(chapter_progress["quiz_score"]) if chapter_progress else None,
-        "chapter_status": chapter_progress["completion_status"] if chapter_progress else None,
+        "best_score": number(chapter_progress.quiz_score) if chapter_progress else None,
+        "chapter_status": chapter_progress.completion_status if chapter_progress else None,
         "streak": {
             "current_streak": view["current_streak"],
             "longest_streak": view["longest_streak"],

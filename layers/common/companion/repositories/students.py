@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from companion.domain.chapter_progress import ChapterProgress
 from companion.repositories import oauth, progress, streaks
 
 PROFILE_COLUMNS = """
@@ -65,10 +66,10 @@ def get_with_streak(conn, student_id: str, *, with_progress: bool = False) -> di
     if with_progress:
         columns = [row.pop(f"progress_{name}") or [] for name in _PROGRESS_FIELDS]
         rows = (
-            dict(zip(_PROGRESS_FIELDS, values, strict=True))
+            ChapterProgress(*values)  # the fields in column order
             for values in zip(*columns, strict=True)
         )
-        row["progress"] = {entry["chapter_id"]: entry for entry in rows}
+        row["progress"] = {entry.chapter_id: entry for entry in rows}
     return row
 
 

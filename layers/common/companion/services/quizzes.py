@@ -70,7 +70,7 @@ def list_attempts(student: CurrentStudent, quiz_id: str) -> dict[str, Any]:
     rows, chapter_progress = db.run(read)
     return {
         "attempts": [attempts.summary(row) for row in rows],
-        "best_score": number(chapter_progress["quiz_score"]) if chapter_progress else None,
+        "best_score": number(chapter_progress.quiz_score) if chapter_progress else None,
     }
 
 
