@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from companion import db
+from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.content_models import Chapter, Quiz
 from companion.domain.grading import InvalidAnswers, grade_quiz
 from companion.domain.review import review_sections_of
@@ -23,8 +24,9 @@ from companion.domain.streaks import (
 )
 from companion.domain.visits import visit_is_news
 from companion.errors import IdempotencyKeyReused, InvalidInput, Unauthorized
-from companion.formats import number
+from companion.formats import iso, number
 from companion.repositories import attempts, progress, streaks, students
+from companion.repositories.attempts import Attempt
 
 T = TypeVar("T")
 
@@ -134,7 +136,7 @@ def submit_quiz_attempt(
         )
         if row is None:
             original = attempts.by_idempotency_key(conn, student_id, idempotency_key)
-            if original["request_fingerprint"] != fingerprint:
+            if original.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
                     "This idempotency_key was already used for a different submission. "
                     "Use a fresh key for new answers."
@@ -163,19 +165,23 @@ def view_of_streak(student, streak: StoredStreak | None) -> dict[str, Any]:
 
 
 def attempt_result(
-    student, row, quiz: Quiz, chapter: Chapter, chapter_progress, streak: StoredStreak | None
+    student,
+    row: Attempt,
+    quiz: Quiz,
+    chapter: Chapter,
+    chapter_progress: ChapterProgress | None,
+    streak: StoredStreak | None,
 ) -> dict:
-    details = row["grading_details_json"] or {}
     view = view_of_streak(student, streak)
     return {
-        "attempt_id": str(row["id"]),
+        "attempt_id": str(row.id),
         "quiz_id": quiz.quiz_id,
         "chapter_id": chapter.chapter_id,
-        "score": number(row["score"]),
-        "passed": row["passed"],
+        "score": number(row.score),
+        "passed": row.passed,
         "passing_score": quiz.passing_score,
-        "grading_details": details,
-        "review_sections": review_sections_of(details, chapter),
+        "grading_details": row.grading_details,
+        "review_sections": review_sections_of(row.grading_details, chapter),
         "best_score": number(chapter_progress.quiz_score) if chapter_progress else None,
         "chapter_status": chapter_progress.completion_status if chapter_progress else None,
         "streak": {
@@ -183,5 +189,5 @@ def attempt_result(
             "longest_streak": view["longest_streak"],
             "milestone_message": view["milestone_message"],
         },
-        "submitted_at": attempts.summary(row)["submitted_at"],
+        "submitted_at": iso(row.submitted_at),
     }

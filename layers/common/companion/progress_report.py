@@ -81,11 +81,9 @@ def progress_report(student, course) -> dict[str, Any]:
                 first_section_title=sections[0].title,
                 completion_status=entry["completion_status"],
                 can_open=student.may_open(chapter.access_tier),
-                latest_attempt_passed=attempt["passed"] if attempt else None,
+                latest_attempt_passed=attempt.passed if attempt else None,
                 latest_review_sections=(
-                    review_sections_of(attempt["grading_details_json"] or {}, chapter)
-                    if attempt
-                    else []
+                    review_sections_of(attempt.grading_details, chapter) if attempt else []
                 ),
                 best_score=entry["quiz_score"],
                 last_section_id=sections[-1].section_id,
