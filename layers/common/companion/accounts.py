@@ -11,14 +11,13 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from companion import cache, db, retention, security, throttle
-from companion.deps import CurrentStudent
-from companion.domain.access import effective_tier
-from companion.domain.streaks import is_valid_timezone
+from companion.domain.streaks import counting_zone, is_valid_timezone
+from companion.domain.student import StudentProfile
 from companion.domain.text import is_valid_text
 from companion.errors import (
     EmailTaken,
@@ -30,6 +29,9 @@ from companion.errors import (
 from companion.formats import iso
 from companion.observability import logger
 from companion.repositories import attempts, students
+
+if TYPE_CHECKING:  # the caller's type only: accounts do not depend on FastAPI
+    from companion.deps import CurrentStudent
 
 # The seed's format rule (the students table checks the same).
 EMAIL_FORMAT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -143,7 +145,7 @@ def register(body: RegisterBody, client_address: str | None = None) -> dict[str,
         raise EmailTaken(
             "An account with this e-mail address already exists. Please log in instead."
         )
-    return {"user_id": str(student["id"]), "email": student["email"]}
+    return {"user_id": str(student.id), "email": student.email}
 
 
 def authenticate(email: str, password: str, client_address: str | None = None) -> dict[str, Any]:
@@ -172,7 +174,7 @@ def authenticate(email: str, password: str, client_address: str | None = None) -
             security.verify_against_dummy_hash(password)
             matched_form = None
         else:
-            matched_form = security.match_password(password, student["password_hash"])
+            matched_form = security.match_password(password, student.password_hash)
     except BaseException:
         with contextlib.suppress(Exception):
             counted.uncount()  # our failure, not the caller's
@@ -183,20 +185,14 @@ def authenticate(email: str, password: str, client_address: str | None = None) -
     if matched_form != security.normalise_password(password):
         # Registered before passwords were normalised: store the NFC form's hash from now on.
         new_hash = security.hash_password(password)
-        db.run(lambda conn: students.set_password_hash(conn, student["id"], new_hash))
+        db.run(lambda conn: students.set_password_hash(conn, student.id, new_hash))
     return student
-
-
-def student_tier(student: dict[str, Any]) -> str:
-    return effective_tier(
-        student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
-    )
 
 
 def login(body: LoginBody, client_address: str | None = None) -> dict[str, Any]:
     """An access token for the right e-mail and password (see `authenticate`)."""
     student = authenticate(body.email, body.password, client_address)
-    token = security.issue_access_token(str(student["id"]), student_tier(student))
+    token = security.issue_access_token(str(student.id), student.effective_tier())
     return {
         "access_token": token.token,
         "token_type": "bearer",
@@ -208,20 +204,18 @@ def login(body: LoginBody, client_address: str | None = None) -> dict[str, Any]:
 # --- the profile ----------------------------------------------------------------------------
 
 
-def profile_view(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+def profile_view(row: StudentProfile, now: datetime | None = None) -> dict[str, Any]:
     """The body of GET /v1/me from a students row."""
     return {
-        "user_id": str(row["id"]),
-        "email": row["email"],
-        "full_name": row["full_name"],
-        "timezone": row["timezone"] or "UTC",
-        "subscription_tier": row["subscription_tier"] or "free",
-        "subscription_expires_at": iso(row["subscription_expires_at"]),
-        "effective_tier": effective_tier(
-            row["subscription_tier"], row["subscription_expires_at"], now or datetime.now(UTC)
-        ),
-        "created_at": iso(row["created_at"]),
-        "last_active_at": iso(row["last_active_at"]),
+        "user_id": str(row.id),
+        "email": row.email,
+        "full_name": row.full_name,
+        "timezone": counting_zone(row.timezone),
+        "subscription_tier": row.subscription_tier or "free",
+        "subscription_expires_at": iso(row.subscription_expires_at),
+        "effective_tier": row.effective_tier(now),
+        "created_at": iso(row.created_at),
+        "last_active_at": iso(row.last_active_at),
     }
 
 
@@ -309,7 +303,7 @@ def delete_account(student: CurrentStudent) -> None:
 
     def delete(conn):
         deleted = students.delete(conn, student.id)
-        throttle.forget_address(conn, deleted["email"] if deleted else student.profile["email"])
+        throttle.forget_address(conn, deleted["email"] if deleted else student.profile.email)
 
     db.run(delete, transaction=True)
     cache.delete(f"user_progress:{student.id}", f"streak:{student.id}")

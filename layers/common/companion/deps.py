@@ -5,14 +5,16 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from companion import db
-from companion.domain.access import can_open, effective_tier
+from companion.domain.access import can_open
+from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.streaks import StoredStreak, already_counted, counting_zone, local_date
+from companion.domain.student import StudentProfile
 from companion.errors import Unauthorized
 from companion.repositories import progress, students
 from companion.resources import base_url, rest_resource
@@ -22,23 +24,20 @@ from companion.settings import get_settings
 bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
 
 
-@dataclass(frozen=True)
+@dataclass
 class CurrentStudent:
     id: str
-    profile: dict[str, Any]
+    profile: StudentProfile
     effective_tier: str
+    streak: StoredStreak | None = None  # as read with the caller
+    progress_read: dict[str, ChapterProgress] | None = None  # as read with the caller
 
     @property
     def timezone(self) -> str:
-        return counting_zone(self.profile["timezone"])
+        return counting_zone(self.profile.timezone)
 
     def may_open(self, access_tier: str) -> bool:
         return can_open(access_tier, self.effective_tier)
-
-    @property
-    def streak(self) -> StoredStreak | None:
-        """The streak as read with the caller, or None."""
-        return self.profile.get("streak")
 
     @property
     def streak_zone(self) -> str:
@@ -46,12 +45,12 @@ class CurrentStudent:
         return counting_zone(self.streak.timezone if self.streak else None, self.timezone)
 
     @property
-    def progress(self) -> dict[str, dict[str, Any]]:
+    def progress(self) -> dict[str, ChapterProgress]:
         """The caller's chapter_progress rows by chapter id: as read with the caller
         (StudentWithProgress), else read now."""
-        if "progress" not in self.profile:
-            self.profile["progress"] = db.run(lambda conn: progress.for_student(conn, self.id))
-        return self.profile["progress"]
+        if self.progress_read is None:
+            self.progress_read = db.run(lambda conn: progress.for_student(conn, self.id))
+        return self.progress_read
 
     def activity_already_counted(self) -> bool:
         """Whether activity now is already counted in the streak (as read with the caller):
@@ -95,15 +94,18 @@ def student_from_token(
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:
         raise Unauthorized("The access token is not valid. Please log in again.") from exc
-    profile = db.run(
+    read = db.run(
         lambda conn: students.get_with_streak(conn, student_id, with_progress=with_progress)
     )
-    if profile is None:
+    if read is None:
         raise Unauthorized("This account no longer exists. Please register again.")
-    tier = effective_tier(
-        profile["subscription_tier"], profile["subscription_expires_at"], datetime.now(UTC)
+    return CurrentStudent(
+        id=student_id,
+        profile=read.student,
+        effective_tier=read.student.effective_tier(),
+        streak=read.streak,
+        progress_read=read.progress,
     )
-    return CurrentStudent(id=student_id, profile=profile, effective_tier=tier)
 
 
 Student = Annotated[CurrentStudent, Depends(current_student)]

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from companion import db, security
-from companion.domain.access import effective_tier
 from companion.oauth import (
     CODE_LIFETIME_SECONDS,
     MAX_ACCESS_TOKEN_MINUTES,
@@ -89,12 +88,9 @@ def granted_student(grant: dict[str, Any]) -> GrantedStudent | None:
     student = db.run(lambda conn: students.get(conn, str(grant["student_id"])))
     if student is None:
         return None
-    tier = effective_tier(
-        student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
-    )
     return GrantedStudent(
-        student_id=str(student["id"]),
-        tier=tier,
+        student_id=str(student.id),
+        tier=student.effective_tier(),
         grant_id=str(grant["grant_id"]),
         client_id=grant["client_id"],
         scope=grant["scope"],
