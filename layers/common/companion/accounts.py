@@ -20,11 +20,11 @@ from companion.domain.streaks import counting_zone, is_valid_timezone
 from companion.domain.student import StudentProfile
 from companion.domain.text import is_valid_text
 from companion.errors import (
+    AccountGone,
     EmailTaken,
     InvalidCredentials,
     InvalidInput,
     ServiceUnavailable,
-    Unauthorized,
 )
 from companion.formats import iso
 from companion.observability import logger
@@ -227,7 +227,7 @@ def update_profile(student: CurrentStudent, body: ProfileChanges) -> dict[str, A
     changes = body.changes()
     row = db.run(lambda conn: students.update_profile(conn, student.id, changes), transaction=True)
     if row is None:
-        raise Unauthorized("This account no longer exists. Please register again.")
+        raise AccountGone()
     if "timezone" in changes:
         cache.delete(f"streak:{student.id}", f"user_progress:{student.id}")
     return profile_view(row)
@@ -253,7 +253,7 @@ def export(
         transaction=True,
     )
     if rows is None:
-        raise Unauthorized("This account no longer exists. Please register again.")
+        raise AccountGone()
     page = rows["quiz_attempts"]
     following = None
     if attempts_limit is not None and len(page) > attempts_limit:

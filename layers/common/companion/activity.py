@@ -23,7 +23,7 @@ from companion.domain.streaks import (
     streak_view,
 )
 from companion.domain.visits import visit_is_news
-from companion.errors import IdempotencyKeyReused, InvalidInput, Unauthorized
+from companion.errors import AccountGone, IdempotencyKeyReused, InvalidInput
 from companion.formats import iso, number
 from companion.repositories import attempts, progress, streaks, students
 from companion.repositories.attempts import Attempt
@@ -42,10 +42,6 @@ def request_fingerprint(quiz_id: str, answers_as_read: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _account_gone() -> Unauthorized:
-    return Unauthorized("This account no longer exists. Please register again.")
-
-
 def record_activity(student, write: Callable[[Any], T | None]) -> T:
     """Run a progress write (which stamps last_active_at itself) as the student's activity:
     alone, one statement, when today already counts in the streak; else in one transaction
@@ -55,7 +51,7 @@ def record_activity(student, write: Callable[[Any], T | None]) -> T:
     def write_and_advance(conn):
         result = write(conn)
         if result is None:
-            raise _account_gone()
+            raise AccountGone()
         if not student.activity_already_counted():
             streaks.advance(conn, student.id)
         return result
@@ -91,7 +87,7 @@ def settled_streak(student) -> StoredStreak | None:
 
     def spend(conn):
         if not students.lock_for_writing(conn, student.id):  # the lock order of writes
-            raise _account_gone()
+            raise AccountGone()
         return streaks.spend_freezes(conn, student.id)
 
     return db.run(spend, transaction=True)
@@ -121,7 +117,7 @@ def submit_quiz_attempt(
         # The student row first, as DELETE /v1/me locks it first (one lock order, no
         # deadlock); a student deleted meanwhile is a 401, not a foreign-key error.
         if not students.lock_for_writing(conn, student_id):
-            raise _account_gone()
+            raise AccountGone()
         row = attempts.insert(
             conn,
             student_id=student_id,

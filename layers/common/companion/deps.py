@@ -15,7 +15,7 @@ from companion.domain.access import can_open
 from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.streaks import StoredStreak, already_counted, counting_zone, local_date
 from companion.domain.student import StudentProfile
-from companion.errors import Unauthorized
+from companion.errors import AccountGone, InvalidToken, Unauthorized
 from companion.repositories import progress, students
 from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
@@ -93,12 +93,12 @@ def student_from_token(
     try:
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:
-        raise Unauthorized("The access token is not valid. Please log in again.") from exc
+        raise InvalidToken() from exc
     read = db.run(
         lambda conn: students.get_with_streak(conn, student_id, with_progress=with_progress)
     )
     if read is None:
-        raise Unauthorized("This account no longer exists. Please register again.")
+        raise AccountGone()
     return CurrentStudent(
         id=student_id,
         profile=read.student,

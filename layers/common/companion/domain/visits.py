@@ -27,7 +27,7 @@ def visit_is_news(
     progress: dict[str, ChapterProgress],
     chapter_id: str,
     section_id: str | None,
-    streak_counted_today: bool,
+    activity_already_counted: bool,
     now: datetime,
 ) -> bool:
     """Whether a read of a chapter (`section_id` None) or of one of its sections must be
@@ -36,7 +36,7 @@ def visit_is_news(
     row = progress.get(chapter_id)
     if row is None or row.completion_status not in ("in_progress", "completed"):
         return True  # the first visit starts the chapter
-    if not streak_counted_today:
+    if not activity_already_counted:
         return True  # the day's first activity counts for the streak
     if section_id is not None:
         opened = sections_opened(progress)
