@@ -302,8 +302,8 @@ def delete_account(student: CurrentStudent) -> None:
     retention.erase_archive(student.id)
 
     def delete(conn):
-        deleted = students.delete(conn, student.id)
-        throttle.forget_address(conn, deleted["email"] if deleted else student.profile.email)
+        email = students.delete(conn, student.id)
+        throttle.forget_address(conn, email or student.profile.email)
 
     db.run(delete, transaction=True)
     cache.delete(f"user_progress:{student.id}", f"streak:{student.id}")

@@ -177,12 +177,13 @@ def set_tier(conn, email: str, tier: str, expires_at: datetime | None) -> Studen
     return _student(row)
 
 
-def delete(conn, student_id: str) -> dict[str, Any] | None:
+def delete(conn, student_id: str) -> str | None:
     """Delete the student; progress, attempts and streak go with it (ON DELETE CASCADE).
-    Returns the deleted row's id and e-mail, or None when it was already gone."""
-    return conn.execute(
-        "DELETE FROM students WHERE id = %s RETURNING id, email", (student_id,)
+    Returns the deleted student's e-mail, or None when it was already gone."""
+    row = conn.execute(
+        "DELETE FROM students WHERE id = %s RETURNING email", (student_id,)
     ).fetchone()
+    return row["email"] if row is not None else None
 
 
 def export_rows(
