@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from companion import cache, db, retention, security, throttle
 from companion.domain.streaks import counting_zone, is_valid_timezone
-from companion.domain.student import StudentProfile
+from companion.domain.student import StudentProfile, StudentWithPassword
 from companion.domain.text import is_valid_text
 from companion.errors import (
     AccountGone,
@@ -148,7 +148,9 @@ def register(body: RegisterBody, client_address: str | None = None) -> dict[str,
     return {"user_id": str(student.id), "email": student.email}
 
 
-def authenticate(email: str, password: str, client_address: str | None = None) -> dict[str, Any]:
+def authenticate(
+    email: str, password: str, client_address: str | None = None
+) -> StudentWithPassword:
     """The student with this e-mail and password: the one check of credentials, for
     /auth/login and any other sign-in (the OAuth sign-in page).
 
@@ -158,7 +160,7 @@ def authenticate(email: str, password: str, client_address: str | None = None) -
       when the e-mail or the address is over its limit, even for the right password.
     - Timing-safe: an unknown e-mail costs the same bcrypt work as a wrong password, and
       both raise InvalidCredentials (401).
-    Returns the students row (profile columns and password_hash).
+    Returns the student with their password hash.
     """
     email = normalise_email(email)
     if not (is_valid_text(email) and is_valid_text(password)):
