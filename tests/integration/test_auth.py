@@ -87,7 +87,10 @@ def streak_row(student_id: str):
 def assert_unauthorized(response, code: str = "unauthorized") -> None:
     assert response.status == 401, response.body
     assert response.body["code"] == code
-    assert response.headers["www-authenticate"] == "Bearer"
+    # RFC 9728: a 401 tells the client where to learn how to sign in for this resource.
+    assert response.headers["www-authenticate"] == (
+        'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource"'
+    )
     assert response.body["detail"]
 
 

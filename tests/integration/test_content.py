@@ -145,7 +145,9 @@ def test_health_reports_every_dependency(stack):
 def test_no_token_is_401_with_www_authenticate(stack):
     response = Api().get("/v1/chapters")
     assert response.status == 401
-    assert response.headers.get("www-authenticate") == "Bearer"
+    assert response.headers.get("www-authenticate") == (
+        'Bearer resource_metadata="http://localhost/.well-known/oauth-protected-resource"'
+    )
     assert response["code"] == "unauthorized"
 
 

@@ -7,14 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends
+from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from companion import db
 from companion.domain.access import can_open, effective_tier
 from companion.errors import Unauthorized
 from companion.repositories import streaks, students
+from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
+from companion.settings import get_settings
 
 bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
 
@@ -45,13 +47,21 @@ class CurrentStudent:
 
 
 async def current_student(
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> CurrentStudent:
-    """The caller, from a valid token whose student still exists (read fresh: a premium
+    """The caller, from a valid token for the REST API (one from /auth/login, or one issued
+    through OAuth for this resource) whose student still exists (read fresh: a premium
     plan that expired, or a deleted account, takes effect at once)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Please log in: this request needs an access token.")
-    subject = student_id_from_token(credentials.credentials)
+    audiences = [get_settings().jwt_audience, rest_resource(base_url(request))]
+    return student_from_token(credentials.credentials, audiences)
+
+
+def student_from_token(token: str, audiences: list[str]) -> CurrentStudent:
+    """The student a valid token for one of `audiences` names; 401 otherwise."""
+    subject = student_id_from_token(token, audiences)
     try:
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:

@@ -105,7 +105,17 @@ def _secret() -> bytes:
     return secret
 
 
-def issue_access_token(student_id: str, tier: str) -> AccessToken:
+def issue_access_token(
+    student_id: str,
+    tier: str,
+    *,
+    audience: str | None = None,
+    scope: str | None = None,
+    client_id: str | None = None,
+) -> AccessToken:
+    """A bearer JWT for the student. `audience` is the resource it is for (RFC 8707): the
+    REST API's or the MCP server's URL for a token issued through OAuth, the configured
+    JWT audience for one from /auth/login."""
     import jwt
 
     settings = get_settings()
@@ -116,15 +126,21 @@ def issue_access_token(student_id: str, tier: str) -> AccessToken:
         "iat": now,
         "exp": now + lifetime,
         "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
+        "aud": audience or settings.jwt_audience,
         "tier": tier,
     }
+    if scope is not None:
+        claims["scope"] = scope
+    if client_id is not None:
+        claims["client_id"] = client_id
     token = jwt.encode(claims, _secret(), algorithm=ALGORITHM)
     return AccessToken(token=token, expires_at=now + lifetime, expires_in=lifetime)
 
 
-def student_id_from_token(token: str) -> str:
-    """The `sub` of a valid token; 401 for anything forged, expired or malformed."""
+def student_id_from_token(token: str, audiences: list[str] | None = None) -> str:
+    """The `sub` of a valid token meant for one of `audiences` (by default the configured
+    JWT audience); 401 for anything forged, expired, malformed or meant for another
+    resource."""
     import jwt
 
     settings = get_settings()
@@ -134,12 +150,16 @@ def student_id_from_token(token: str) -> str:
             token,
             secret,
             algorithms=[ALGORITHM],
-            audience=settings.jwt_audience,
+            audience=audiences or [settings.jwt_audience],
             issuer=settings.jwt_issuer,
             options={"require": ["sub", "iat", "exp", "iss", "aud"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthorized("Your session has expired. Please log in again.") from exc
+    except jwt.InvalidAudienceError as exc:
+        raise Unauthorized(
+            "This access token was issued for another service. Please sign in again."
+        ) from exc
     except jwt.PyJWTError as exc:
         raise Unauthorized("The access token is not valid. Please log in again.") from exc
     subject = claims.get("sub")

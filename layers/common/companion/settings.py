@@ -52,6 +52,10 @@ class Settings(BaseModel):
     # Local content store (a folder laid out like the bucket) when no bucket is set.
     content_dir: str = ".companion/bucket"
 
+    # The API's public URL (the OAuth issuer and the REST resource); unset, the URL each
+    # request came in on.
+    public_base_url: str | None = None
+
     jwt_secret: str | None = None
     jwt_issuer: str = "course-companion"
     jwt_audience: str = "course-companion-api"

@@ -154,8 +154,14 @@ def _validation_error(_request, exc: RequestValidationError) -> JSONResponse:
     return error_response(422, detail, None)
 
 
-def _api_error(_request, exc: ApiError) -> JSONResponse:
-    return error_response(exc.status_code, exc.detail, exc.code, exc.headers or None)
+def _api_error(request, exc: ApiError) -> JSONResponse:
+    headers = dict(exc.headers)
+    if exc.status_code == 401:
+        from companion.resources import base_url, bearer_challenge
+
+        # RFC 9728 §5.1: tell the client where to learn how to get a token for this resource.
+        headers["WWW-Authenticate"] = bearer_challenge(base_url(request), request.url.path)
+    return error_response(exc.status_code, exc.detail, exc.code, headers or None)
 
 
 def _http_error(_request, exc: StarletteHTTPException) -> JSONResponse:

@@ -46,6 +46,9 @@ def api_gateway_event(
 ) -> dict[str, Any]:
     """An HTTP API payload-2.0 event for a request, with the template's route filled in."""
     headers = {k.lower(): v for k, v in (headers or {}).items()}
+    # What API Gateway always sends; locally the API is plain http.
+    headers.setdefault("host", "localhost")
+    headers.setdefault("x-forwarded-proto", "http")
     match = template.match_route(template.load_routes(), method.upper(), path)
     route_key = f"{match[0].method} {match[0].path}" if match else "$default"
     is_binary = isinstance(body, bytes)
