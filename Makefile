@@ -28,7 +28,7 @@ install: $(BIN)/companion
 # development set is resolved first, runtime packages included, so that the runtime lock
 # takes the very versions the tests run (aws-sam-cli, say, pins boto3 exactly).
 lock: install
-	$(UV_COMPILE) $(UPGRADE) --extra dev -o $(DEV_LOCK) pyproject.toml $(FUNCTION_REQUIREMENTS)
+	$(UV_COMPILE) $(UPGRADE) --universal --extra dev -o $(DEV_LOCK) pyproject.toml $(FUNCTION_REQUIREMENTS)
 	$(UV_COMPILE) $(UPGRADE) $(LAMBDA_PLATFORM) -c $(DEV_LOCK) -o $(RUNTIME_LOCK) \
 		layers/common/requirements.txt
 	for requirements in $(FUNCTION_REQUIREMENTS); do \
