@@ -8,7 +8,7 @@ Lambda's remaining time reports `complete: false`; the next run continues.
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
-from companion.observability import logger, metrics
+from companion.observability import logger, metrics, traced
 from companion.retention import prune_attempts
 
 
@@ -32,3 +32,6 @@ def handler(event, context):
     metrics.add_metric(name="DeletedAttempts", unit=MetricUnit.Count, value=summary["deleted"])
     logger.info("Pruned quiz attempts", extra=summary)
     return summary
+
+
+handler = traced(handler)
