@@ -16,7 +16,7 @@ WHEEL_ARCH := $(if $(filter arm64,$(ARCHITECTURE)),aarch64,x86_64)
 # Wheels the runtime accepts: python3.11 runs on Amazon Linux 2 (glibc 2.26); the locks are
 # resolved for manylinux2014 (glibc 2.17). Every version is pinned with its hashes.
 PIP_INSTALL := $(PYTHON) -m pip install --quiet --disable-pip-version-check \
-	--no-deps --require-hashes --no-compile --only-binary=:all: \
+	--no-deps --require-hashes --no-compile --only-binary=:all: --root-user-action=ignore \
 	--implementation cp --python-version 3.11 \
 	--platform manylinux_2_17_$(WHEEL_ARCH) --platform manylinux2014_$(WHEEL_ARCH)
 

@@ -24,6 +24,8 @@ from locks import (
 )
 from packaging.requirements import Requirement
 
+from companion.devtools.template import function_handlers
+
 STALE = "out of date: run `make lock`, then `make install`"
 
 
@@ -96,20 +98,23 @@ def test_dev_lock_is_the_resolution_of_the_project_with_its_dev_extra():
     assert needed - set(lock) == set(), f"{DEV_LOCK.name} misses dependencies: {STALE}"
 
 
-@pytest.mark.parametrize(
-    "requirements_path", function_requirements(), ids=lambda path: path.parent.name
-)
-def test_a_functions_own_lock_holds_what_the_layer_does_not_ship(requirements_path):
-    lock_path = requirements_path.with_suffix(".lock")
+@pytest.mark.parametrize("logical_id", sorted(function_handlers()))
+def test_a_functions_own_lock_holds_what_the_layer_does_not_ship(logical_id):
+    code_dir, _handler = function_handlers()[logical_id]
+    requirements_path = code_dir / "requirements.txt"
+    lock_path = code_dir / "requirements.lock"
+    if not requirements_path.exists():
+        assert not lock_path.exists(), f"{lock_path} locks nothing: delete it"
+        return
     assert lock_path.exists(), f"{lock_path} is missing: run `make lock`"
-    requirements = _requirements_file(requirements_path)
     lock = read_lock(lock_path)
-    runtime = read_lock(RUNTIME_LOCK)
+    dev = read_lock(DEV_LOCK)
 
-    needed = _closure(requirements) - set(runtime)
+    needed = _closure(_requirements_file(requirements_path)) - set(read_lock(RUNTIME_LOCK))
     assert set(lock) == needed, f"{lock_path.name} is {STALE}"
-    for name, (version, _hashes) in lock.items():
-        assert read_lock(DEV_LOCK)[name][0] == version, f"{name}: {STALE}"
+    assert {name: dev[name][0] for name in lock} == {
+        name: version for name, (version, _hashes) in lock.items()
+    }, f"{lock_path.name} and {DEV_LOCK.name} differ: {STALE}"
 
 
 def test_the_layer_ships_the_versions_the_tests_run():
