@@ -100,3 +100,27 @@ def sql(stack):
             return cursor.fetchall() if cursor.description else []
 
         yield run
+
+
+@pytest.fixture(scope="session")
+def gateway_url(stack):
+    """The local gateway (companion dev's) serving every function over real HTTP on a free
+    loopback port, for clients that speak HTTP themselves (OAuth libraries, browsers, MCP)."""
+    import threading
+
+    import uvicorn
+
+    from companion.devtools.gateway import create_gateway
+    from companion.devtools.services import free_port, wait_for_port
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_gateway(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port("127.0.0.1", port)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)

@@ -8,6 +8,7 @@ Lambda's remaining time reports `complete: false`; the next run continues.
 from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
+from companion.oauth.grants import prune_expired_sign_ins
 from companion.observability import logger, metrics, traced
 from companion.retention import prune_attempts
 
@@ -28,6 +29,8 @@ def handler(event, context):
         dry_run=request.dry_run,
         remaining_ms=context.get_remaining_time_in_millis,
     ).as_dict()
+    if not request.dry_run:
+        summary["sign_ins_removed"] = prune_expired_sign_ins(request.retention_days)
     metrics.add_metric(name="ArchivedAttempts", unit=MetricUnit.Count, value=summary["archived"])
     metrics.add_metric(name="DeletedAttempts", unit=MetricUnit.Count, value=summary["deleted"])
     logger.info("Pruned quiz attempts", extra=summary)

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
+from companion.devtools import openapi
 from companion.devtools.openapi import actions_document
 from companion.devtools.template import function_handlers, load_routes, load_template
 
@@ -41,7 +42,10 @@ def test_the_committed_document_is_what_the_apps_generate_now(document):
 
 
 def test_every_route_of_the_template_is_an_operation_and_nothing_else_is(document):
-    routed = {(route.method, route.path) for route in load_routes()}
+    # The sign-in and MCP endpoints are for OAuth and MCP clients, not Actions to call.
+    routed = {
+        (route.method, route.path) for route in load_routes() if route.function in openapi.FUNCTIONS
+    }
     documented = {(method, path) for method, path, _ in operations(document)}
     assert documented == routed
 
@@ -94,13 +98,20 @@ def test_only_quiz_submission_and_account_deletion_are_consequential(document):
     assert consequential == {"submitQuiz", "deleteAccount"}
 
 
-def test_bearer_auth_guards_every_v1_route_and_only_those(document):
-    scheme = document["components"]["securitySchemes"]["bearerAuth"]
-    assert scheme == {**scheme, "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+def test_oauth_or_a_bearer_token_guards_every_v1_route_and_only_those(document):
+    schemes = document["components"]["securitySchemes"]
+    bearer = schemes["bearerAuth"]
+    assert bearer == {**bearer, "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    flow = schemes["oauth2"]["flows"]["authorizationCode"]
+    assert flow["authorizationUrl"].endswith("/oauth/authorize")
+    assert flow["tokenUrl"].endswith("/oauth/token")
+    assert set(flow["scopes"]) == {"course"}
     assert "security" not in document  # no blanket requirement on the public routes
     for method, path, operation in operations(document):
         if path.startswith("/v1/"):
-            assert operation["security"] == [{"bearerAuth": []}], f"{method} {path}"
+            assert operation["security"] == [{"oauth2": ["course"]}, {"bearerAuth": []}], (
+                f"{method} {path}"
+            )
             assert "401" in operation["responses"], f"{method} {path}"
         else:
             assert not operation.get("security"), f"{method} {path} should be public"

@@ -6,6 +6,7 @@ import json
 import sys
 import tomllib
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import pytest
 from fastapi.routing import APIRoute
@@ -24,9 +25,11 @@ from companion.devtools.template import (
 )
 
 EVENTS_DIR = REPO_ROOT / "events"
-HTTP_FUNCTIONS = ["AuthFunction", "ContentFunction", "QuizFunction", "ProgressFunction"]
-ALL_FUNCTIONS = [*HTTP_FUNCTIONS, "PruneFunction"]
+# Every function the template declares, and those behind the HTTP API.
+ALL_FUNCTIONS = sorted(function_handlers())
+HTTP_FUNCTIONS = sorted({route.function for route in load_routes()})
 CHATGPT_ACTION_TIMEOUT_SECONDS = 45
+FORM_ROUTES = {"/oauth/authorize", "/oauth/token", "/oauth/revoke"}
 SECRETS = ("DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_SECRET", "UPSTASH_REDIS_REST_TOKEN")
 
 
@@ -74,7 +77,7 @@ def test_template_routes_are_exactly_the_routes_of_the_functions_app(routes, log
     assert served - declared == set(), "served by the app but unreachable through the API"
 
 
-def test_all_five_functions_load_side_by_side_in_one_process():
+def test_all_functions_load_side_by_side_in_one_process():
     handlers = {logical_id: load_handler(logical_id) for logical_id in ALL_FUNCTIONS}
     apps = {logical_id: load_app(logical_id) for logical_id in ALL_FUNCTIONS}
 
@@ -173,7 +176,11 @@ def test_each_event_file_is_a_request_its_route_would_receive(routes, name):
     assert all(header == header.lower() for header in event["headers"])
     if route_path.startswith("/v1/"):
         assert event["headers"]["authorization"] == "Bearer REPLACE_WITH_ACCESS_TOKEN"
-    if "body" in event:
+    if "body" in event and route_path in FORM_ROUTES:
+        # OAuth's authorization and token endpoints take form bodies (RFC 6749).
+        assert event["headers"]["content-type"] == "application/x-www-form-urlencoded"
+        assert parse_qs(event["body"], strict_parsing=True)
+    elif "body" in event:
         assert event["headers"]["content-type"] == "application/json"
         assert isinstance(json.loads(event["body"]), dict)
 

@@ -7,7 +7,12 @@ def test_normalise_folds_case_accents_and_typographic_punctuation():
 
 def test_words_split_on_hyphens_and_keep_apostrophes_inside_words():
     assert words("Fine-tuning isn't the model’s job") == [
-        "fine", "tuning", "isnt", "the", "models", "job"
+        "fine",
+        "tuning",
+        "isnt",
+        "the",
+        "models",
+        "job",
     ]
 
 

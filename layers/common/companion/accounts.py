@@ -133,30 +133,41 @@ def register(body: RegisterBody) -> dict[str, Any]:
     return {"user_id": str(student["id"]), "email": student["email"]}
 
 
-def login(body: LoginBody) -> dict[str, Any]:
-    """An access token for the right e-mail and password.
+def authenticate(email: str, password: str, client_address: str | None = None) -> dict[str, Any]:
+    """The student row for this (normalised) e-mail and password, for every way of signing
+    in (/auth/login and the OAuth sign-in page).
 
-    An unknown e-mail and a wrong password give the same 401 after the same amount of
-    bcrypt work. Failures are throttled per address (companion.throttle).
+    An unknown e-mail and a wrong password raise the same InvalidCredentials after the
+    same amount of bcrypt work. Failures are throttled per address (companion.throttle):
+    RateLimited once there are too many.
     """
-    attempt = throttle.start_attempt(body.email)
+    attempt = throttle.start_attempt(email)
     try:
-        student = db.run(lambda conn: students.get_by_email(conn, body.email))
+        student = db.run(lambda conn: students.get_by_email(conn, email))
         if student is None:
-            security.verify_against_dummy_hash(body.password)
+            security.verify_against_dummy_hash(password)
             matched = False
         else:
-            matched = security.verify_password(body.password, student["password_hash"])
+            matched = security.verify_password(password, student["password_hash"])
     except BaseException:
         attempt.forget()  # our failure (e.g. database down), not the caller's
         raise
     if not matched:
         raise InvalidCredentials()
     attempt.forget()
-    tier = effective_tier(
+    return student
+
+
+def student_tier(student: dict[str, Any]) -> str:
+    return effective_tier(
         student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
     )
-    token = security.issue_access_token(str(student["id"]), tier)
+
+
+def login(body: LoginBody, client_address: str | None = None) -> dict[str, Any]:
+    """An access token for the right e-mail and password (see `authenticate`)."""
+    student = authenticate(body.email, body.password, client_address)
+    token = security.issue_access_token(str(student["id"]), student_tier(student))
     return {
         "access_token": token.token,
         "token_type": "bearer",
@@ -231,6 +242,8 @@ def export(
         "quiz_attempts": [_plain(row) for row in page],
         "quiz_attempts_next": following,
         "streak": _plain(streak) if streak is not None else None,
+        # The chat apps the student signed in to through OAuth: names and dates only.
+        "signed_in_clients": [_plain(row) for row in rows["signed_in_clients"]],
     }
 
 

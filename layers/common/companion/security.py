@@ -97,6 +97,15 @@ def verify_against_dummy_hash(password: str) -> None:
     bcrypt.checkpw(password.encode("utf-8")[:MAX_PASSWORD_BYTES], dummy)
 
 
+def signing_key(purpose: str) -> bytes:
+    """A key for `purpose` derived from JWT_SECRET (e.g. the sign-in form's CSRF token),
+    so one secret serves every signature without a token of one kind passing as another."""
+    import hashlib
+    import hmac
+
+    return hmac.new(_secret(), purpose.encode(), hashlib.sha256).digest()
+
+
 def _secret() -> bytes:
     secret = (get_settings().jwt_secret or "").encode()
     if len(secret) < MIN_JWT_SECRET_BYTES:
@@ -112,6 +121,7 @@ def issue_access_token(
     audience: str | None = None,
     scope: str | None = None,
     client_id: str | None = None,
+    lifetime_minutes: int | None = None,
 ) -> AccessToken:
     """A bearer JWT for the student. `audience` is the resource it is for (RFC 8707): the
     REST API's or the MCP server's URL for a token issued through OAuth, the configured
@@ -120,7 +130,7 @@ def issue_access_token(
 
     settings = get_settings()
     now = int(time.time())
-    lifetime = settings.access_token_minutes * 60
+    lifetime = (lifetime_minutes or settings.access_token_minutes) * 60
     claims = {
         "sub": student_id,
         "iat": now,

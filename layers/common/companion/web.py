@@ -54,8 +54,9 @@ class GuardBodyMiddleware:
     rather than failing deep inside a transaction.
     """
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, json_bodies: bool = True) -> None:
         self.app = app
+        self.json_bodies = json_bodies
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
@@ -89,10 +90,11 @@ class GuardBodyMiddleware:
                 await response(scope, receive, send)
                 return
 
-        # Every body is JSON (API.md); read it as such whatever content type a client sent
-        # (curl -d says form-urlencoded), rather than answer a puzzling 400.
-        headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
-        scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
+        if self.json_bodies:
+            # Every body is JSON (API.md); read it as such whatever content type a client
+            # sent (curl -d says form-urlencoded), rather than answer a puzzling 400.
+            headers = [(k, v) for k, v in scope.get("headers") or [] if k != b"content-type"]
+            scope = {**scope, "headers": [*headers, (b"content-type", b"application/json")]}
 
         replayed = False
 
@@ -248,7 +250,7 @@ def _openapi(app: FastAPI) -> dict:
     return app.openapi_schema
 
 
-def create_app(title: str, description: str) -> FastAPI:
+def create_app(title: str, description: str, *, json_bodies: bool = True) -> FastAPI:
     """A function's app. Its routes and dependencies are `async def` although they block on
     the database: a Lambda invocation is one request on Mangum's own event loop, with nothing
     else to share it, and running inline saves two worker-thread hops per request (about
@@ -264,7 +266,8 @@ def create_app(title: str, description: str) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_middleware(GuardBodyMiddleware)
+    # The OAuth endpoints take form bodies (RFC 6749): they parse their own.
+    app.add_middleware(GuardBodyMiddleware, json_bodies=json_bodies)
     app.add_middleware(CatchAllMiddleware)
     app.openapi = lambda: _openapi(app)
     return app

@@ -6,6 +6,8 @@
     companion set-tier EMAIL TIER [--expires ISO-8601]
     companion content validate|publish
     companion openapi [--output FILE]     the Actions OpenAPI document
+    companion oauth add-client --name NAME --redirect-uri URI [--redirect-uri URI ...]
+    companion oauth list-clients
 
 `companion dev` records the local settings it chose in .companion/local.json; every other
 command uses them where the environment does not say otherwise, so it acts on the same
@@ -194,6 +196,26 @@ def cmd_content(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_oauth(args: argparse.Namespace) -> int:
+    """A confidential client for a GPT (its secret shown once), or the clients there are."""
+    _load_local_settings()
+    from companion.oauth import clients
+
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            if args.action == "add-client":
+                result = clients.add_confidential_client(args.name, args.redirect_uri)
+            else:
+                result = clients.list_clients()
+        except clients.ClientMetadataError as exc:
+            _say(f"companion oauth: {exc}")
+            return 2
+    print(json.dumps(result, indent=2))
+    if args.action == "add-client":
+        _say("Keep the client_secret now: it is stored hashed and cannot be shown again.")
+    return 0
+
+
 def cmd_openapi(args: argparse.Namespace) -> int:
     from companion.devtools.openapi import actions_document
 
@@ -232,6 +254,19 @@ def build_parser() -> argparse.ArgumentParser:
     content = commands.add_parser("content", help="validate or publish the course")
     content.add_argument("action", choices=["validate", "publish"])
     content.set_defaults(run=cmd_content)
+
+    oauth = commands.add_parser("oauth", help="OAuth clients (sign-in for chat apps)")
+    oauth_actions = oauth.add_subparsers(dest="action", required=True)
+    add_client = oauth_actions.add_parser("add-client", help="a confidential client for a GPT")
+    add_client.add_argument("--name", required=True, help="shown to students when they sign in")
+    add_client.add_argument(
+        "--redirect-uri",
+        action="append",
+        required=True,
+        help="an exact callback URL (the GPT builder shows it); repeat for more",
+    )
+    oauth_actions.add_parser("list-clients", help="every registered client (never a secret)")
+    oauth.set_defaults(run=cmd_oauth)
 
     openapi = commands.add_parser("openapi", help="write the Actions OpenAPI document")
     openapi.add_argument("--output", default=None)

@@ -92,6 +92,9 @@ def api_gateway_event(
         },
         "isBase64Encoded": is_binary,
     }
+    if "cookie" in headers:
+        # API Gateway hands cookies over in their own list, not as a header.
+        event["cookies"] = [part.strip() for part in headers.pop("cookie").split(";")]
     if query:
         event["queryStringParameters"] = query
     if match and match[1]:

@@ -45,3 +45,10 @@ def current_revision(database_url: str) -> str | None:
             return None
         row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
         return row[0] if row else None
+
+
+def head_revision() -> str:
+    """The newest revision in the repo (there is exactly one head)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config("postgresql://unused/none")).get_current_head()

@@ -16,12 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from companion.devtools.template import load_app, load_routes
+from companion.oauth import SCOPE, SCOPE_DESCRIPTION
+from companion.oauth.metadata import AUTHORIZE_PATH, TOKEN_PATH
 
 DEFAULT_SERVER_URL = "https://{api_id}.execute-api.{region}.amazonaws.com"
 
 FUNCTIONS = ("AuthFunction", "ContentFunction", "QuizFunction", "ProgressFunction")
 
 SECURITY_SCHEME = "bearerAuth"
+OAUTH_SCHEME = "oauth2"
 ERROR_SCHEMA = "ApiError"
 
 INFO = {
@@ -413,7 +416,8 @@ def _actions_operation(
     built["responses"] = responses
 
     if path.startswith("/v1/"):
-        built["security"] = [{SECURITY_SCHEME: []}]
+        # Either sign-in works: OAuth for a GPT shared with a class, a pasted token for one.
+        built["security"] = [{OAUTH_SCHEME: [SCOPE]}, {SECURITY_SCHEME: []}]
     if operation.consequential is not None:
         built["x-openai-isConsequential"] = operation.consequential
     return built
@@ -529,12 +533,25 @@ def actions_document(server_url: str = DEFAULT_SERVER_URL) -> dict[str, Any]:
         "components": {
             "schemas": dict(sorted(schemas.items())),
             "securitySchemes": {
+                OAUTH_SCHEME: {
+                    "type": "oauth2",
+                    "description": "Each student signs in as themselves (OAuth 2.1 "
+                    "authorization code; docs/CHATGPT_ACTIONS.md).",
+                    "flows": {
+                        "authorizationCode": {
+                            "authorizationUrl": server_url + AUTHORIZE_PATH,
+                            "tokenUrl": server_url + TOKEN_PATH,
+                            "refreshUrl": server_url + TOKEN_PATH,
+                            "scopes": {SCOPE: "To " + SCOPE_DESCRIPTION + "."},
+                        }
+                    },
+                },
                 SECURITY_SCHEME: {
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
                     "description": "The student's access token from logIn.",
-                }
+                },
             },
         },
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from companion.repositories import streaks
+from companion.repositories import oauth, streaks
 
 PROFILE_COLUMNS = """
     id, email, full_name, timezone, subscription_tier, subscription_expires_at,
@@ -156,4 +156,5 @@ def export_rows(
         "chapter_progress": chapter_progress,
         "quiz_attempts": quiz_attempts,
         "streak": streaks.get(conn, student_id),
+        "signed_in_clients": oauth.signed_in_clients(conn, student_id),
     }

@@ -45,3 +45,8 @@ class DataExport(Open):
         "null at the end."
     )
     streak: dict[str, Any] | None
+    signed_in_clients: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="The chat apps you signed in to (client_name, client_id, "
+        "first_signed_in_at, last_used_at, revoked); never a secret.",
+    )
