@@ -235,6 +235,9 @@ def targets(token: str) -> list[Target]:
             info=True,
         )
     )
+    for route in template.load_routes():  # any other HTTP function: its first plain GET
+        if route.method == "GET" and "{" not in route.path:
+            requests.setdefault(route.function, ("GET", route.path))
     for logical_id, (code_dir, handler) in template.function_handlers().items():
         module_path = handler.rpartition(".")[0]
         path = code_dir / (module_path.replace(".", "/") + ".py")
