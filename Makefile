@@ -10,7 +10,7 @@ UV_COMPILE := $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3
 	--custom-compile-command "make lock"
 LAMBDA_PLATFORM := --python-platform aarch64-manylinux2014
 
-.PHONY: install lock dev test lint sam bench clean
+.PHONY: install lock inspector dev test lint sam bench clean
 
 # The development set, at the versions the layer ships (requirements-dev.lock, with hashes).
 $(BIN)/companion: pyproject.toml $(DEV_LOCK)
@@ -37,10 +37,20 @@ lock: install
 			-o "$${requirements%.txt}.lock" "$$requirements" || exit 1; \
 	done
 
+# The MCP Inspector, whose CLI tests/integration/test_mcp.py runs: installed from the npm
+# registry by its lock file into tests/mcp_inspector (git-ignored node_modules) where npm
+# exists; without Node that one test is skipped.
+INSPECTOR := tests/mcp_inspector/node_modules/.bin/mcp-inspector
+inspector:
+	@if [ -x $(INSPECTOR) ]; then :; \
+	elif command -v npm >/dev/null 2>&1; then \
+		npm ci --prefix tests/mcp_inspector --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the MCP Inspector test will be skipped"; fi
+
 dev: install
 	$(BIN)/companion dev
 
-test: install
+test: install inspector
 	$(BIN)/pytest -q
 
 # Figures, not assertions: each script prints its own and rewrites its section of

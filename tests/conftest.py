@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,33 @@ def gateway_url(stack):
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(10)
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="module")
+def browser(gateway_url):
+    """Debian's headless Chromium driven by Playwright (never `playwright install`), launched
+    so that nothing it does leaves 127.0.0.1 (DESIGN.md)."""
+    from playwright.sync_api import sync_playwright
+
+    closed_port = 9  # discard: nothing answers here, so a stray lookup goes nowhere
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                f"--host-resolver-rules=MAP * 127.0.0.1:{closed_port}, "
+                "EXCLUDE 127.0.0.1, EXCLUDE localhost",
+            ],
+        )
+        yield browser
+        browser.close()

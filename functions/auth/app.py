@@ -2,11 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Depends, Query, Response
 
 from companion import accounts
 from companion.accounts import LoginBody, ProfileChanges, RegisterBody
-from companion.deps import Student
+from companion.deps import ClientAddress, Student, no_store
 from companion.web import create_app, documented, lambda_handler
 
 app = create_app("Course Companion - accounts", "Register, log in and manage your account.")
@@ -17,18 +17,19 @@ app = create_app("Course Companion - accounts", "Register, log in and manage you
     status_code=201,
     summary="Create a student account on the free plan.",
 )
-@documented("accounts.Registered", "The new account.", 400, 409, 413, 422, status=201)
-async def register(body: RegisterBody):
-    return accounts.register(body)
+@documented("accounts.Registered", "The new account.", 400, 409, 413, 422, 429, status=201)
+async def register(body: RegisterBody, client: ClientAddress):
+    return accounts.register(body, client)
 
 
 @app.post(
     "/auth/login",
     summary="Exchange e-mail and password for an access token.",
+    dependencies=[Depends(no_store)],
 )
 @documented("accounts.AccessTokenBody", "A bearer token.", 400, 401, 413, 422, 429)
-async def login(body: LoginBody):
-    return accounts.login(body)
+async def login(body: LoginBody, client: ClientAddress):
+    return accounts.login(body, client)
 
 
 @app.get(
@@ -52,6 +53,7 @@ async def update_profile(student: Student, body: ProfileChanges):
 @app.get(
     "/v1/me/export",
     summary="Everything stored about you.",
+    dependencies=[Depends(no_store)],
 )
 @documented("accounts.DataExport", "Every row held about you.", 401, 422)
 async def export_my_data(

@@ -5,12 +5,8 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.responses import JSONResponse
 
-from companion import cache, catalogue, db
-from companion.content_store import content_store
 from companion.deps import Student
-from companion.errors import NotFound
-from companion.learning import record_activity
-from companion.repositories import progress
+from companion.services import content
 from companion.web import create_app, documented, lambda_handler
 
 app = create_app(
@@ -25,12 +21,7 @@ app = create_app(
 )
 @documented("content.ChapterList", "The chapters.", 401)
 async def list_chapters(student: Student):
-    course = catalogue.course()
-    chapters = [
-        course.summary(chapter, locked=not student.may_open(chapter.access_tier))
-        for chapter in course.chapters
-    ]
-    return {"chapters": chapters, "total": len(chapters)}
+    return content.list_chapters(student)
 
 
 @app.get(
@@ -39,19 +30,7 @@ async def list_chapters(student: Student):
 )
 @documented("content.Chapter", "The chapter and its neighbours.", 401, 403, 404)
 async def get_chapter(chapter_id: str, student: Student):
-    course = catalogue.course()
-    chapter = course.openable_chapter(chapter_id, student.may_open)
-    record_activity(
-        student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
-    )
-    previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
-    return {
-        **course.raw_chapters[chapter_id],
-        "navigation": {
-            "previous_chapter_id": previous.chapter_id if previous else None,
-            "next_chapter_id": following.chapter_id if following else None,
-        },
-    }
+    return content.read_chapter(student, chapter_id)
 
 
 @app.get(
@@ -60,24 +39,7 @@ async def get_chapter(chapter_id: str, student: Student):
 )
 @documented("content.SectionInChapter", "The section.", 401, 403, 404)
 async def get_section(chapter_id: str, section_id: str, student: Student):
-    chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
-    section = chapter.section(section_id)
-    if section is None:
-        raise NotFound(f"Chapter '{chapter_id}' has no section '{section_id}'.")
-    record_activity(
-        student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
-    )
-    return {"chapter_id": chapter.chapter_id, **section.model_dump()}
-
-
-def _neighbour_summary(chapter_id: str, step: int, student):
-    course = catalogue.course()
-    course.known_chapter(chapter_id)
-    neighbour = course.neighbour(chapter_id, step)
-    if neighbour is None:
-        where = "last" if step > 0 else "first"
-        raise NotFound(f"'{chapter_id}' is the {where} chapter of the course.")
-    return course.summary(neighbour, locked=not student.may_open(neighbour.access_tier))
+    return content.read_section(student, chapter_id, section_id)
 
 
 @app.get(
@@ -86,7 +48,7 @@ def _neighbour_summary(chapter_id: str, step: int, student):
 )
 @documented("content.ChapterSummary", "Its summary.", 401, 404)
 async def get_next_chapter(chapter_id: str, student: Student):
-    return _neighbour_summary(chapter_id, 1, student)
+    return content.neighbour_chapter(student, chapter_id, 1)
 
 
 @app.get(
@@ -95,7 +57,7 @@ async def get_next_chapter(chapter_id: str, student: Student):
 )
 @documented("content.ChapterSummary", "Its summary.", 401, 404)
 async def get_previous_chapter(chapter_id: str, student: Student):
-    return _neighbour_summary(chapter_id, -1, student)
+    return content.neighbour_chapter(student, chapter_id, -1)
 
 
 @app.get(
@@ -108,11 +70,7 @@ async def search_course(
     q: Annotated[str, Query(min_length=1, max_length=200, description="What to look for.")],
     limit: Annotated[int, Query(ge=1, le=20, description="How many sections at most.")] = 5,
 ):
-    course = catalogue.course()
-    results = course.search_index.search(
-        q, limit, can_open=lambda chapter: student.may_open(chapter.access_tier)
-    )
-    return {"query": q, "results": results}
+    return content.search_course(student, q, limit)
 
 
 @app.get(
@@ -125,16 +83,8 @@ async def search_course(
     also={503: ("content.Health", "The database or content store is down.")},
 )
 async def health():
-    report = {
-        "status": "ok",
-        "database": "ok" if db.ping() else "down",
-        "cache": cache.status(),
-        "content": "ok" if content_store().ping() else "down",
-    }
-    if report["database"] != "ok" or report["content"] != "ok":
-        report["status"] = "unavailable"
-        return JSONResponse(report, status_code=503)
-    return report
+    report, healthy = content.health_report()
+    return report if healthy else JSONResponse(report, status_code=503)
 
 
 handler = lambda_handler(app)

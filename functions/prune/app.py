@@ -1,4 +1,5 @@
-"""PruneFunction: daily, archive quiz attempts older than the retention period, then delete them.
+"""PruneFunction: daily, archive quiz attempts older than the retention period, then delete them;
+and drop the login throttle's counts that have left their window.
 
 The schedule's Input sets `retention_days` and `dry_run`; anything else in the event (an
 EventBridge scheduled event carries its own fields) is ignored. A run cut short by the
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from companion.oauth.grants import prune_expired_sign_ins
 from companion.observability import logger, metrics, traced
 from companion.retention import prune_attempts
+from companion.throttle import delete_expired
 
 
 class PruneEvent(BaseModel):
@@ -31,6 +33,7 @@ def handler(event, context):
     ).as_dict()
     if not request.dry_run:
         summary["sign_ins_removed"] = prune_expired_sign_ins(request.retention_days)
+        summary["expired_login_tries"] = delete_expired()
     metrics.add_metric(name="ArchivedAttempts", unit=MetricUnit.Count, value=summary["archived"])
     metrics.add_metric(name="DeletedAttempts", unit=MetricUnit.Count, value=summary["deleted"])
     logger.info("Pruned quiz attempts", extra=summary)

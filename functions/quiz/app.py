@@ -1,48 +1,18 @@
 """QuizFunction: quizzes, submission and grading, attempts."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Header, Response
-from pydantic import BaseModel, ConfigDict, Field
 
-from companion import catalogue, db
 from companion.deps import Student
-from companion.domain.review import review_sections_of
-from companion.errors import InvalidInput, NotFound
-from companion.formats import number
-from companion.learning import submit_quiz_attempt
-from companion.repositories import attempts, progress
+from companion.schemas.requests import IDEMPOTENCY_KEY_PATTERN, Submission
+from companion.services import quizzes
 from companion.web import create_app, documented, lambda_handler
 
 app = create_app(
     "Course Companion - quizzes",
     "Take a chapter's quiz, get it graded by fixed rules, and review your attempts.",
 )
-
-IdempotencyKey = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        max_length=255,
-        pattern=r"^[\x20-\x7e]+$",
-        description=(
-            "A fresh random value per submission (e.g. a UUID); send the same value again "
-            "when retrying a call that timed out, and the original result is replayed."
-        ),
-    ),
-]
-
-
-class Submission(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    answers: dict[str, Any] = Field(
-        description=(
-            'Answers by question id: multiple-choice as the option letter ("b") or text, '
-            "true-false as true/false, short-answer as text."
-        )
-    )
-    idempotency_key: IdempotencyKey = None
 
 
 @app.get(
@@ -51,23 +21,7 @@ class Submission(BaseModel):
 )
 @documented("learning.QuizView", "The questions.", 401, 403, 404)
 async def get_quiz(quiz_id: str, student: Student):
-    quiz, _chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
-    questions = []
-    for question in quiz.questions:
-        shown = {
-            "question_id": question.question_id,
-            "question_text": question.question_text,
-            "type": question.type,
-        }
-        if question.type == "multiple-choice":
-            shown["options"] = list(question.options)
-        questions.append(shown)
-    return {
-        "quiz_id": quiz.quiz_id,
-        "chapter_id": quiz.chapter_id,
-        "passing_score": quiz.passing_score,
-        "questions": questions,
-    }
+    return quizzes.quiz_view(student, quiz_id)
 
 
 @app.post(
@@ -98,24 +52,17 @@ async def submit_quiz(
     response: Response,
     idempotency_key: Annotated[
         str | None,
-        Header(alias="Idempotency-Key", min_length=1, max_length=255, pattern=r"^[\x20-\x7e]+$"),
+        Header(
+            alias="Idempotency-Key", min_length=1, max_length=255, pattern=IDEMPOTENCY_KEY_PATTERN
+        ),
     ] = None,
 ):
-    if (
-        idempotency_key
-        and submission.idempotency_key
-        and idempotency_key != submission.idempotency_key
-    ):
-        raise InvalidInput(
-            "The Idempotency-Key header and the body's idempotency_key differ; send one value."
-        )
-    quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
-    result, replayed = submit_quiz_attempt(
+    result, replayed = quizzes.submit_quiz(
         student,
-        quiz,
-        chapter,
+        quiz_id,
         submission.answers,
-        idempotency_key or submission.idempotency_key,
+        submission.idempotency_key,
+        header_idempotency_key=idempotency_key,
     )
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -128,18 +75,7 @@ async def submit_quiz(
 )
 @documented("learning.AttemptList", "Your attempts.", 401, 403, 404)
 async def list_attempts(quiz_id: str, student: Student):
-    quiz, _chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
-
-    def read(conn):
-        rows = attempts.for_quiz(conn, student.id, quiz.quiz_id)
-        chapter_progress = progress.for_student(conn, student.id).get(quiz.chapter_id)
-        return rows, chapter_progress
-
-    rows, chapter_progress = db.run(read)
-    return {
-        "attempts": [attempts.summary(row) for row in rows],
-        "best_score": number(chapter_progress["quiz_score"]) if chapter_progress else None,
-    }
+    return quizzes.list_attempts(student, quiz_id)
 
 
 @app.get(
@@ -148,14 +84,7 @@ async def list_attempts(quiz_id: str, student: Student):
 )
 @documented("learning.AttemptDetail", "The attempt.", 401, 403, 404)
 async def get_attempt(quiz_id: str, attempt_id: str, student: Student):
-    quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
-    row = None
-    if attempts.looks_like_id(attempt_id):
-        row = db.run(lambda conn: attempts.get(conn, student.id, quiz.quiz_id, attempt_id))
-    if row is None:
-        raise NotFound(f"You have no attempt '{attempt_id}' at quiz '{quiz_id}'.")
-    detail = attempts.detail(row)
-    return {**detail, "review_sections": review_sections_of(detail["grading_details"], chapter)}
+    return quizzes.attempt_detail(student, quiz_id, attempt_id)
 
 
 handler = lambda_handler(app)

@@ -107,6 +107,8 @@ def start_stack(
     extra = {
         "POWERTOOLS_METRICS_NAMESPACE": "CourseCompanionBench",
         "POWERTOOLS_TRACE_DISABLED": "true",
+        # Every simulated student registers from this machine's one address.
+        "ADDRESS_MAX_TRIES": "1000000",
     }
     if bcrypt_rounds is not None:
         extra["BCRYPT_ROUNDS"] = str(bcrypt_rounds)
@@ -133,6 +135,48 @@ def pgbouncer_errors(stack: Stack) -> list[str]:
         for line in log.read_text(errors="replace").splitlines()
         if " ERROR " in line or "no more connections" in line or "query_wait_timeout" in line
     ]
+
+
+def serve_in_thread(app, **config) -> tuple[str, Callable[[], None]]:
+    """Serve an ASGI app with uvicorn on a free loopback port, in a thread of this process;
+    returns its base URL and a function that stops it. `config`: more uvicorn settings."""
+    import uvicorn
+
+    from companion.devtools.services import free_port, wait_for_port
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            **config,
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for_port("127.0.0.1", port)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(10)
+
+    return f"http://127.0.0.1:{port}", stop
+
+
+def drive(plan: dict[str, Any]) -> dict[str, Any]:
+    """Run a plan of HTTP requests through _http_driver.py, a process of its own."""
+    completed = subprocess.run(
+        [sys.executable, str(Path(__file__).with_name("_http_driver.py"))],
+        input=json.dumps(plan),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(completed.stdout)
 
 
 # --- students ----------------------------------------------------------------------------

@@ -5,7 +5,8 @@ path (as the Lambda runtime does) and times, with time.perf_counter inside the p
 the import until `handler` exists; then it hands the handler one real API Gateway event
 and times that first (cold) request. The hello world is a bare FastAPI app wrapped by
 Mangum, built the same way. Rounds interleave all targets so drift on the machine hits
-each alike. The goal (issue 8): no function's import above 1.25x the hello world's.
+each alike. The goal (issue 8): no function's import above 1.25x the hello world's;
+McpFunction's (issue 12), whose MCP SDK is its own dependency, at most 2x.
 
 Two groups: the development tree (the venv, bytecode cached beside the sources), and the
 `sam build` output as Lambda runs it (issue 13): `python -I -S -B` with nothing on sys.path
@@ -35,6 +36,7 @@ from pathlib import Path
 import _stack
 
 GOAL_RATIO = 1.25
+GOAL_RATIOS = {"McpFunction": 2.0}
 
 # FastAPI (0.165 here) imports pydantic.v1, to refuse v1 models, the first time a route
 # declares a parameter; the bare hello world has none, every function has some.
@@ -102,6 +104,10 @@ class Target:
     info: bool = False  # shown for comparison, not held to the goal
     baseline: str = "hello world"  # the label of the hello world it is compared with
     sys_path: tuple[str, ...] = ()  # set for the build: run isolated, only these on sys.path
+
+    @property
+    def goal(self) -> float:
+        return GOAL_RATIOS.get(self.label.removeprefix("build: "), GOAL_RATIO)
 
 
 @dataclass
@@ -200,19 +206,32 @@ def built_targets(development: list[Target], build_dir: Path) -> list[Target]:
     return found
 
 
-def targets(token: str) -> list[Target]:
+def targets(student: _stack.BenchStudent) -> list[Target]:
+    from companion import security
     from companion.devtools import template
     from companion.devtools.invoke import api_gateway_event
+    from companion.resources import mcp_resource
 
     hello = _stack.WORK_DIR / "hello_world_app.py"
     hello.parent.mkdir(parents=True, exist_ok=True)
     hello.write_text(_stack.HELLO_WORLD_SOURCE)
-    auth = _stack.headers_for(token)
+    auth = _stack.headers_for(student.token)
+    # The event's base URL is the local one; MCP tokens are for `<base>/mcp`.
+    mcp_token = security.issue_access_token(
+        student.user_id, "free", audience=mcp_resource("http://localhost")
+    ).token
+    mcp_list_tools = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+    mcp_headers = {
+        **_stack.headers_for(mcp_token, mcp_list_tools),
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+    }
     requests = {
         "AuthFunction": ("GET", "/v1/me"),
         "ContentFunction": ("GET", "/v1/chapters"),
         "QuizFunction": ("GET", "/v1/quizzes/01-quiz"),
         "ProgressFunction": ("GET", "/v1/progress"),
+        "OAuthFunction": ("GET", "/.well-known/oauth-authorization-server"),
     }
     with_parameter = _stack.WORK_DIR / "hello_world_parameter_app.py"
     with_parameter.write_text(HELLO_WORLD_WITH_PARAMETER_SOURCE)
@@ -241,7 +260,11 @@ def targets(token: str) -> list[Target]:
     for logical_id, (code_dir, handler) in template.function_handlers().items():
         module_path = handler.rpartition(".")[0]
         path = code_dir / (module_path.replace(".", "/") + ".py")
-        if logical_id in requests:
+        if logical_id == "McpFunction":
+            body = json.dumps(mcp_list_tools)
+            event = api_gateway_event("POST", "/mcp", headers=mcp_headers, body=body)
+            request = "POST /mcp tools/list"
+        elif logical_id in requests:
             method, route = requests[logical_id]
             event = api_gateway_event(method, route, headers=auth)
             request = f"{method} {route}"
@@ -360,7 +383,7 @@ def main() -> None:
     stack = _stack.start_stack("companion_bench_cold")
     try:
         student = _stack.register_student(wait_for_auth_seconds=600)
-        all_targets = targets(student.token)
+        all_targets = targets(student)
         all_targets += built_targets(all_targets, build_dir.resolve())
         hello = all_targets[0]
         print("warming up (compiles bytecode, fills the content cache)", file=sys.stderr)
@@ -398,7 +421,7 @@ def main() -> None:
             baseline = figures[target.baseline]
             ratio = imported.p50 / _stack.summarise(baseline.import_ms).p50
             is_hello = target.label == target.baseline
-            if not is_hello and not target.info and ratio > GOAL_RATIO:
+            if not is_hello and not target.info and ratio > target.goal:
                 over_goal.append(target)
             rows.append(
                 [
@@ -433,6 +456,18 @@ def main() -> None:
         )
         print(table)
 
+        mcp_text = []
+        if "McpFunction" in figures:
+            mcp = figures["McpFunction"]
+            mcp_total = _stack.summarise(mcp.import_ms).p50 + _stack.summarise(mcp.first_ms).p50
+            hello_total = hello_import.p50 + hello_first.p50
+            mcp_text.append(
+                f"McpFunction, import and first request together (the MCP SDK loads during the "
+                f"first request): p50 {_stack.ms(mcp_total)} ms, {mcp_total / hello_total:.2f}x "
+                f"the hello world's {_stack.ms(hello_total)} ms."
+            )
+            print(mcp_text[0])
+
         offender_text = []
         explained = [
             t
@@ -461,9 +496,10 @@ def main() -> None:
             )
 
         verdict = (
-            f"Every function is within {GOAL_RATIO}x of the hello world."
+            f"Every function is within its goal ({GOAL_RATIO}x of the hello world; "
+            f"McpFunction {GOAL_RATIOS['McpFunction']}x)."
             if not over_goal
-            else f"Over {GOAL_RATIO}x: " + ", ".join(target.label for target in over_goal) + "."
+            else "Over their goal: " + ", ".join(target.label for target in over_goal) + "."
         )
         body = "\n\n".join(
             [
@@ -476,7 +512,9 @@ def main() -> None:
                 "database connection through PgBouncer, the cache client, the course from "
                 "the (warm) Upstash cache. The hello world is `FastAPI()` with one route "
                 "wrapped by `Mangum`, built the same way in the same rounds. "
-                f"Goal: import at most {GOAL_RATIO}x the hello world's. The *(info)* row adds "
+                f"Goal: import at most {GOAL_RATIO}x the hello world's (McpFunction: "
+                f"{GOAL_RATIOS['McpFunction']}x; its first request imports the MCP SDK, which "
+                "it defers from import to the first request that needs it). The *(info)* row adds "
                 "one route with a path parameter to the hello world: FastAPI imports "
                 "`pydantic.v1` the first time a route declares a parameter (to refuse v1 "
                 "models), a cost every real app pays and the bare hello world does not. "
@@ -492,6 +530,7 @@ def main() -> None:
                 f"{_stack.ms(hello_first.p50)} ms. {verdict} The goal is judged on the "
                 "medians; the minimums, least disturbed by whatever else the machine runs, "
                 "are shown beside them.",
+                *mcp_text,
                 *offender_text,
                 *[
                     f"Not measured, {label} did not start: `{error}`"

@@ -184,31 +184,9 @@ class ServerConnectionSampler:
 
 
 def start_gateway(instances: int) -> tuple[str, callable]:
-    import uvicorn
-
     from companion.devtools.gateway import create_gateway
-    from companion.devtools.services import free_port, wait_for_port
 
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_gateway(instances),
-            host="127.0.0.1",
-            port=port,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-        )
-    )
-    thread = threading.Thread(target=server.run, name="gateway", daemon=True)
-    thread.start()
-    wait_for_port("127.0.0.1", port)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(10)
-
-    return f"http://127.0.0.1:{port}", stop
+    return _stack.serve_in_thread(create_gateway(instances))
 
 
 def bcrypt_ms(rounds: int) -> float:

@@ -12,8 +12,13 @@ EXPLAIN (ANALYZE, BUFFERS) shows its plan. The seed's budget is 100 ms
 Our own queries are the repository functions themselves (companion.repositories), run on a
 connection that records the SQL they send, so the plans shown are of the code as it is.
 
+The skewed case (its own section) is the opposite shape: a small table dominated by a few
+heavy students, analysed as autovacuum would, where the latest attempt per chapter once
+took the pruner's submitted_at index over the whole table; it is measured with the indexes
+as migrated and, beside them, with that index as it was before migration 0008.
+
     .venv/bin/python tests/benchmarks/bench_scale.py [--students 100000]
-        [--attempts 1000000] [--keep] [--no-record]
+        [--attempts 1000000] [--keep] [--skewed-only] [--no-record]
 """
 
 from __future__ import annotations
@@ -352,6 +357,133 @@ def time_query(conn, query: Query, subject: Subject) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+# --- the skewed case ----------------------------------------------------------------------
+
+SKEWED_DATABASE = "companion_bench_scale_skewed"
+SKEWED_ATTEMPTS = 4000
+SKEWED_ROUNDS = 200
+PLAIN_SUBMITTED_AT_INDEX = "CREATE INDEX idx_attempts_submitted_at ON quiz_attempts (submitted_at)"
+
+
+def generate_skewed(conn) -> None:
+    """A course's first week: 40 students, 4,000 attempts in time order, 19 in 20 by one of
+    three heavy students, all at the first chapter's quiz."""
+    conn.execute(
+        """
+        INSERT INTO students (email, password_hash)
+        SELECT 'student' || g || '@example.com', 'x' FROM generate_series(1, 40) AS g;
+        CREATE TEMP TABLE numbered AS
+        SELECT id, row_number() OVER (ORDER BY email) AS n FROM students;
+        """
+    )
+    conn.execute(
+        """
+        INSERT INTO quiz_attempts (student_id, quiz_id, chapter_id, answers_json, score, passed,
+                                   grading_details_json, submitted_at)
+        SELECT s.id, '01-quiz', %(chapter)s, %(answers)s::jsonb, 80, true, %(grading)s::jsonb,
+               now() - (%(attempts)s - i) * interval '1 minute'
+          FROM generate_series(1, %(attempts)s) AS i
+          JOIN numbered AS s
+            ON s.n = CASE WHEN i %% 20 = 0 THEN 4 + (i / 20) %% 37 ELSE 1 + i %% 3 END
+         ORDER BY i
+        """,
+        {
+            "chapter": CHAPTERS[0],
+            "answers": ANSWERS_JSON,
+            "grading": GRADING_JSON,
+            "attempts": SKEWED_ATTEMPTS,
+        },
+    )
+    conn.execute("ANALYZE")
+
+
+def measure_skewed(conn, heavy: Subject) -> list[str]:
+    query = next(q for q in queries() if q.source == "attempts.latest_per_chapter")
+    for _ in range(20):
+        query.run(conn, heavy)
+    timings = [time_query(conn, query, heavy) for _ in range(SKEWED_ROUNDS)]
+    plan, execution_ms = explain(conn, query, heavy)
+    figures = _stack.summarise(timings)
+    return [
+        _stack.ms(figures.p50),
+        _stack.ms(figures.p99),
+        f"{execution_ms:.3f}",
+        index_verdict(plan),
+        "\n".join(plan),
+    ]
+
+
+def skewed_case(admin_url: str, record: bool) -> None:
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from companion.devtools import migrations, services
+
+    url = services.recreate_database(admin_url, SKEWED_DATABASE)
+    try:
+        migrations.upgrade(url)
+        with psycopg.connect(
+            url, autocommit=True, prepare_threshold=None, row_factory=dict_row
+        ) as conn:
+            generate_skewed(conn)
+            top = conn.execute(
+                """
+                SELECT a.student_id AS id, s.email, count(*) AS attempts,
+                       (SELECT count(*) FROM quiz_attempts) AS total
+                  FROM quiz_attempts AS a JOIN students AS s ON s.id = a.student_id
+                 GROUP BY 1, 2 ORDER BY 3 DESC LIMIT 1
+                """
+            ).fetchone()
+            heavy = Subject(str(top["id"]), top["email"], "01-quiz", CHAPTERS[0])
+            migrated = measure_skewed(conn, heavy)
+            with conn.transaction():
+                conn.execute("DROP INDEX idx_attempts_submitted_at")
+                conn.execute(PLAIN_SUBMITTED_AT_INDEX)
+                conn.execute("ANALYZE quiz_attempts")
+                before = measure_skewed(conn, heavy)
+                raise psycopg.Rollback()
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{SKEWED_DATABASE}" WITH (FORCE)')
+    rows = [
+        ["as migrated (the pruner's index partial, 0008)", *migrated[:4]],
+        ["before 0008 (a plain index on submitted_at)", *before[:4]],
+    ]
+    table = _stack.markdown_table(
+        ["indexes", "p50 ms", "p99 ms", "server execution ms", "index used"], rows
+    )
+    print(table)
+    print("\n" + migrated[4] + "\n\n" + before[4])
+    body = "\n\n".join(
+        [
+            _stack.run_header(_stack.this_command(), admin_url),
+            f"Database `{SKEWED_DATABASE}`: 40 students and {top['total']:,} quiz attempts in "
+            "time order, 19 in 20 of them by one of three heavy students, all at the first "
+            "chapter's quiz (a course's first week, or a class with a few keen testers), "
+            "then ANALYZE, as autovacuum does to a table that grew. "
+            f"`attempts.latest_per_chapter` for the heaviest student ({top['attempts']:,} "
+            f"attempts, none in chapters 2-6), {SKEWED_ROUNDS} calls timed as a round trip "
+            "on a direct connection, as the functions run; then the same with the pruner's "
+            "index as it was before migration 0008, in a transaction rolled back afterwards.",
+            table,
+            "With a plain index on submitted_at, the planner walks it backwards over the "
+            "whole table for each chapter the student never attempted (it expects to meet "
+            "so frequent a student within a few rows). Migration 0008 makes that index "
+            "partial (`WHERE submitted_at IS NOT NULL`): the pruner's `submitted_at < cutoff` "
+            "implies the predicate, this query does not, so the plan cannot be chosen. "
+            "tests/integration/test_query_plans.py checks the plans (not their timing).",
+            "<details><summary>The plans</summary>\n\nAs migrated:\n\n```\n"
+            + migrated[4]
+            + "\n```\n\nBefore 0008:\n\n```\n"
+            + before[4]
+            + "\n```\n\n</details>",
+        ]
+    )
+    if record:
+        _stack.record_section("Scale: a small table skewed to a few students", body)
+        print(f"\nrecorded in {_stack.BENCHMARKS_MD}", file=sys.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--students", type=int, default=100_000)
@@ -359,6 +491,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument(
         "--reuse", action="store_true", help="use the database a --keep run left (skips generating)"
+    )
+    parser.add_argument(
+        "--skewed-only", action="store_true", help="run only the small skewed table's case"
     )
     parser.add_argument("--no-record", action="store_true", help="print only")
     options = parser.parse_args()
@@ -369,6 +504,9 @@ def main() -> None:
     from companion.devtools import migrations, services
 
     admin_url = _stack.postgres_admin_url()
+    skewed_case(admin_url, record=not options.no_record)
+    if options.skewed_only:
+        return
     took: dict[str, float] = {}
     if options.reuse:
         url = services.with_database(admin_url, DATABASE)

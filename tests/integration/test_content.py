@@ -166,3 +166,36 @@ def test_every_read_stamps_last_active_at_and_a_day_counts_once(new_student):
         "in_progress",
         "not_started",
     ]
+
+
+def test_a_client_that_accepts_gzip_gets_the_same_chapter_compressed(new_student):
+    import base64
+    import gzip
+
+    student = new_student()
+    plain = student.get("/v1/chapters/01-intro-genai").raw
+    compressed = student.get(
+        "/v1/chapters/01-intro-genai", headers={"Accept-Encoding": "gzip, deflate, br"}
+    ).raw
+
+    assert plain["isBase64Encoded"] is False
+    assert "content-encoding" not in plain["headers"]
+    # API Gateway sends a binary body only when the function returns it base64-encoded.
+    assert compressed["isBase64Encoded"] is True
+    assert compressed["headers"]["content-encoding"] == "gzip"
+    assert "accept-encoding" in compressed["headers"]["vary"].lower()
+    body = gzip.decompress(base64.b64decode(compressed["body"]))
+    assert body == plain["body"].encode()
+    assert int(compressed["headers"]["content-length"]) < len(body) / 2
+
+
+def test_small_responses_and_errors_are_not_compressed(new_student):
+    student = new_student()
+    gzip_please = {"Accept-Encoding": "gzip"}
+    streak = student.get("/v1/streak", headers=gzip_please)
+    missing = student.get("/v1/chapters/99-nope", headers=gzip_please)
+    assert (streak.status, missing.status) == (200, 404)
+    for response in (streak, missing):
+        assert "content-encoding" not in response.headers
+        assert response.raw["isBase64Encoded"] is False
+        assert response.body["detail" if response.status == 404 else "current_streak"] is not None

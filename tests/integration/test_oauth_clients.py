@@ -6,48 +6,21 @@ browser, so nothing leaves this machine (DESIGN.md: no packet beyond 127.0.0.1).
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from conftest import PASSWORD
+from conftest import CHROMIUM, PASSWORD
 
 from companion.devtools.services import free_port
 from companion.oauth import clients
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 
 GPT_CALLBACK = "https://chat.openai.com/aip/g-test/oauth/callback"
 # A desktop app's loopback callback: a port nothing listens on (the browser's route answers).
 APP_CALLBACK = f"http://127.0.0.1:{free_port()}/callback"
 SCREENSHOTS = Path(os.environ.get("SIGNIN_SCREENSHOTS", ".companion/test/screenshots"))
-
-
-@pytest.fixture(scope="module")
-def browser(gateway_url):
-    from playwright.sync_api import sync_playwright
-
-    closed_port = 9  # discard: nothing answers here, so a stray lookup goes nowhere
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                f"--host-resolver-rules=MAP * 127.0.0.1:{closed_port}, "
-                "EXCLUDE 127.0.0.1, EXCLUDE localhost",
-            ],
-        )
-        yield browser
-        browser.close()
 
 
 def register_student(gateway_url) -> str:

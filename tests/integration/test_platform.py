@@ -72,8 +72,10 @@ def test_every_get_event_file_is_answered_by_its_function(new_student):
         result = call_route(data, LambdaContext())
         body = result["body"]
         # Placeholders: attempt-get names no attempt (a clean 404); oauth-authorize names
-        # no registered client (the sign-in page says so, 400, and redirects nowhere).
-        expected = {"attempt-get.json": 404, "oauth-authorize.json": 400}.get(path.name, 200)
+        # no registered client (the sign-in page says so, 400, and redirects nowhere); the
+        # stateless MCP server opens no stream for a GET (405).
+        expected = {"attempt-get.json": 404, "oauth-authorize.json": 400, "mcp-get.json": 405}
+        expected = expected.get(path.name, 200)
         assert result["statusCode"] == expected, (path.name, body)
         if path.name != "oauth-authorize.json":
             json.loads(body)
@@ -134,12 +136,32 @@ def test_the_local_gateway_answers_real_http_requests(new_student):
             f"{base}/v1/chapters", headers={"Authorization": f"Bearer {student.token}"}
         )
         assert chapters.status_code == 200 and chapters.json()["total"] == 6
+        # The function's gzip body goes out as bytes (httpx asks for gzip and decodes it).
+        chapter = httpx.get(
+            f"{base}/v1/chapters/01-intro-genai",
+            headers={"Authorization": f"Bearer {student.token}"},
+        )
+        assert chapter.headers["content-encoding"] == "gzip"
+        assert chapter.json()["chapter_id"] == "01-intro-genai"
         search = httpx.get(
             f"{base}/v1/search",
             params={"q": "attention heads", "limit": 2},
             headers={"Authorization": f"Bearer {student.token}"},
         )
         assert search.status_code == 200 and len(search.json()["results"]) <= 2
+        # Requests that overlap go to the emulated instances' worker threads.
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(6) as pool:
+            streaks = list(
+                pool.map(
+                    lambda _n: httpx.get(
+                        f"{base}/v1/streak", headers={"Authorization": f"Bearer {student.token}"}
+                    ),
+                    range(12),
+                )
+            )
+        assert [r.status_code for r in streaks] == [200] * 12
         missing = httpx.get(f"{base}/no/such/route")
         assert missing.status_code == 404 and missing.json()["code"] == "not_found"
     finally:

@@ -143,9 +143,11 @@ def test_only_old_attempts_are_archived_then_deleted(sql, s3):
     assert abs(cutoff - (datetime.now(UTC) - timedelta(days=90))) < timedelta(minutes=1)
     assert set(rows_of(sql, student)) == set(recent + almost_old)
 
-    # One object per batch of at most 5,000, keys sorting by time, all of them new.
+    # One object per student per batch of at most 5,000, under the student's own prefix,
+    # a student's keys sorting by time, all of them new.
     keys = result["archive_keys"]
-    assert len(keys) >= 3 and keys == sorted(keys)
+    own_keys = [key for key in keys if key.startswith(f"{PREFIX}{student}/")]
+    assert len(own_keys) >= 3 and own_keys == sorted(own_keys)
     assert all(key.startswith(PREFIX) and key.endswith(".jsonl.gz") for key in keys)
     assert archive_keys(s3) - keys_before == set(keys)
 
@@ -374,3 +376,73 @@ def test_a_plain_scheduled_event_uses_the_defaults_and_a_bad_one_is_refused(sql)
 
     assert result["dry_run"] is False and result["complete"] is True
     assert set(rows_of(sql, student)) == set(kept)
+
+
+def test_login_throttle_counts_past_their_window_are_deleted(sql):
+    key = f"email:{uuid.uuid4().hex}"
+    sql.execute(
+        "INSERT INTO throttled_tries (throttle_key, tried_at, try_id) VALUES"
+        " (%(key)s, now() - interval '16 minutes', gen_random_uuid()),"
+        " (%(key)s, now() - interval '1 minute', gen_random_uuid())",
+        {"key": key},
+    )
+
+    result = invoke("PruneFunction", SCHEDULED)
+
+    assert result["expired_login_tries"] >= 1
+    left = sql.execute(
+        "SELECT tried_at > now() - interval '2 minutes' AS recent FROM throttled_tries"
+        " WHERE throttle_key = %s",
+        (key,),
+    ).fetchall()
+    assert left == [{"recent": True}]
+
+
+def test_each_students_lines_lie_under_their_own_prefix(sql, s3):
+    first, second = new_student(sql), new_student(sql)
+    # Interleaved in time, so that one batch holds both students' rows.
+    add_attempts(sql, first, 30, "100 days", spacing="2 seconds")
+    add_attempts(sql, second, 30, "100 days 1 second", spacing="2 seconds")
+
+    result = invoke("PruneFunction", SCHEDULED)
+
+    for student in (first, second):
+        keys = archive_keys(s3) & {k for k in result["archive_keys"] if student in k}
+        assert keys and all(key.startswith(f"{PREFIX}{student}/") for key in keys)
+        lines = archived_lines(s3, keys)
+        assert len(lines) == 30 and {line["student_id"] for line in lines} == {student}
+
+
+class DeletingStudentOnFirstWrite:
+    """The real bucket, through which the student deletes their account (and erases their
+    prefix) just before the pruner writes a batch holding their rows: the race the pruner
+    must catch."""
+
+    def __init__(self, student_id: str, sql) -> None:
+        from companion.content_store import content_store
+
+        self.inner = content_store()
+        self.student_id = student_id
+        self.sql = sql
+
+    def put(self, key, data, content_type="application/json"):
+        if self.student_id in key:
+            self.sql.execute("DELETE FROM students WHERE id = %s", (self.student_id,))
+        self.inner.put(key, data, content_type)
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def test_an_account_deleted_while_its_rows_are_archived_leaves_no_line(sql, s3):
+    from companion.retention import prune_attempts
+
+    gone, kept = new_student(sql), new_student(sql)
+    add_attempts(sql, gone, 5, "100 days")
+    add_attempts(sql, kept, 5, "100 days")
+
+    summary = prune_attempts(retention_days=90, store=DeletingStudentOnFirstWrite(gone, sql))
+
+    assert summary.complete
+    assert not any(key.startswith(f"{PREFIX}{gone}/") for key in archive_keys(s3))
+    assert len(archived_lines(s3, [k for k in archive_keys(s3) if kept in k])) == 5

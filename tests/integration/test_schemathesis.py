@@ -151,8 +151,9 @@ def _contract_errors(path: str, operation: dict[str, Any]) -> dict[str, Any]:
         errors["409"] = _error("The e-mail is already registered.")
     if path == "/auth/login":
         errors["401"] = _error("Wrong e-mail or password.")
+    if path in ("/auth/register", "/auth/login"):
         errors["429"] = _error(
-            "Too many failed logins.",
+            "Too many failed logins (or registrations from one address).",
             headers={"Retry-After": {"required": True, "schema": {"type": "integer"}}},
         )
     return errors

@@ -62,7 +62,7 @@ def true_false(question_id="q2", section_id="s-tuning", correct=False) -> dict:
 def short_answer(keywords, question_id="q3", section_id="s-rag") -> dict:
     return {
         "question_id": question_id,
-        "question_text": "Explain the difference between RAG and fine-tuning.",
+        "question_text": "In your own words, compare the two approaches from this lesson.",
         "section_id": section_id,
         "type": "short-answer",
         "keywords": keywords,

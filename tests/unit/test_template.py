@@ -28,6 +28,8 @@ EVENTS_DIR = REPO_ROOT / "events"
 # Every function the template declares, and those behind the HTTP API.
 ALL_FUNCTIONS = sorted(function_handlers())
 HTTP_FUNCTIONS = sorted({route.function for route in load_routes()})
+# McpFunction serves /mcp as one ASGI endpoint, not FastAPI routes (tested on its own).
+FASTAPI_FUNCTIONS = [f for f in HTTP_FUNCTIONS if f != "McpFunction"]
 CHATGPT_ACTION_TIMEOUT_SECONDS = 45
 FORM_ROUTES = {"/oauth/authorize", "/oauth/token", "/oauth/revoke"}
 SECRETS = ("DATABASE_URL", "DATABASE_DIRECT_URL", "JWT_SECRET", "UPSTASH_REDIS_REST_TOKEN")
@@ -62,7 +64,7 @@ def _function_properties(template, logical_id):
     return resource["Properties"]
 
 
-@pytest.mark.parametrize("logical_id", HTTP_FUNCTIONS)
+@pytest.mark.parametrize("logical_id", FASTAPI_FUNCTIONS)
 def test_template_routes_are_exactly_the_routes_of_the_functions_app(routes, logical_id):
     app = load_app(logical_id)
     served = {
@@ -75,6 +77,16 @@ def test_template_routes_are_exactly_the_routes_of_the_functions_app(routes, log
 
     assert declared - served == set(), "routed by the template but not served by the app"
     assert served - declared == set(), "served by the app but unreachable through the API"
+
+
+def test_mcp_function_serves_exactly_its_template_routes(routes):
+    app = load_app("McpFunction")
+    served = {route.path for route in app.routes if not isinstance(route, APIRoute)}
+    declared = {(route.method, route.path) for route in routes if route.function == "McpFunction"}
+
+    assert served == {"/mcp"}
+    # POST is the exchange; GET and DELETE are routed so the function can answer 405.
+    assert declared == {("POST", "/mcp"), ("GET", "/mcp"), ("DELETE", "/mcp")}
 
 
 def test_all_functions_load_side_by_side_in_one_process():

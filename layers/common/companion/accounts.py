@@ -6,6 +6,7 @@ a timezone is written once and answered as a 422 by FastAPI.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from datetime import UTC, date, datetime
@@ -14,12 +15,20 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from companion import cache, db, security, throttle
+from companion import cache, db, retention, security, throttle
 from companion.deps import CurrentStudent
 from companion.domain.access import effective_tier
 from companion.domain.streaks import is_valid_timezone
-from companion.errors import EmailTaken, InvalidCredentials, InvalidInput, Unauthorized
+from companion.domain.text import is_valid_text
+from companion.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidInput,
+    ServiceUnavailable,
+    Unauthorized,
+)
 from companion.formats import iso
+from companion.observability import logger
 from companion.repositories import attempts, students
 
 # The seed's format rule (the students table checks the same).
@@ -71,6 +80,8 @@ class RegisterBody(BaseModel):
     @field_validator("password")
     @classmethod
     def check_password(cls, value: str) -> str:
+        # The rules apply to the password as it is hashed.
+        value = security.normalise_password(value)
         if len(value) < security.MIN_PASSWORD_CHARACTERS:
             raise ValueError(
                 f"a password needs at least {security.MIN_PASSWORD_CHARACTERS} characters"
@@ -110,51 +121,69 @@ class ProfileChanges(BaseModel):
 # --- register and log in --------------------------------------------------------------------
 
 
-def register(body: RegisterBody) -> dict[str, Any]:
-    """Create a free student and its streak row; 409 when the e-mail is taken."""
-    import psycopg
+def register(body: RegisterBody, client_address: str | None = None) -> dict[str, Any]:
+    """Create a free student and its streak row; 409 when the e-mail is taken.
 
+    Registrations count against the client address's limit (companion.throttle)."""
+    limits = throttle.registration_limits(client_address)
+    if limits:
+        db.run(lambda conn: throttle.count_try(conn, limits), transaction=True)
     password_hash = security.hash_password(body.password)  # slow: outside the transaction
-    try:
-        student = db.run(
-            lambda conn: students.create(
-                conn,
-                email=body.email,
-                password_hash=password_hash,
-                full_name=body.full_name,
-                timezone=body.timezone,
-            ),
-            transaction=True,
-        )
-    except psycopg.errors.UniqueViolation as exc:
+    student = db.run(
+        lambda conn: students.create(
+            conn,
+            email=body.email,
+            password_hash=password_hash,
+            full_name=body.full_name,
+            timezone=body.timezone,
+        ),
+        transaction=True,
+    )
+    if student is None:
         raise EmailTaken(
             "An account with this e-mail address already exists. Please log in instead."
-        ) from exc
+        )
     return {"user_id": str(student["id"]), "email": student["email"]}
 
 
 def authenticate(email: str, password: str, client_address: str | None = None) -> dict[str, Any]:
-    """The student row for this (normalised) e-mail and password, for every way of signing
-    in (/auth/login and the OAuth sign-in page).
+    """The student with this e-mail and password: the one check of credentials, for
+    /auth/login and any other sign-in (the OAuth sign-in page).
 
-    An unknown e-mail and a wrong password raise the same InvalidCredentials after the
-    same amount of bcrypt work. Failures are throttled per address (companion.throttle):
-    RateLimited once there are too many.
+    - `email` as typed (trimmed and lower-cased here); `client_address` the caller's IP
+      address, or None when unknown (then only the per-e-mail limit applies).
+    - Throttled (companion.throttle): RateLimited (429) before any password is checked
+      when the e-mail or the address is over its limit, even for the right password.
+    - Timing-safe: an unknown e-mail costs the same bcrypt work as a wrong password, and
+      both raise InvalidCredentials (401).
+    Returns the students row (profile columns and password_hash).
     """
-    attempt = throttle.start_attempt(email)
+    email = normalise_email(email)
+    if not (is_valid_text(email) and is_valid_text(password)):
+        raise InvalidCredentials()  # no account has such an e-mail or password
+    limits = throttle.login_limits(email, client_address)
+
+    def count_and_read(conn):
+        return throttle.count_try(conn, limits), students.get_by_email(conn, email)
+
+    counted, student = db.run(count_and_read, transaction=True)
     try:
-        student = db.run(lambda conn: students.get_by_email(conn, email))
         if student is None:
             security.verify_against_dummy_hash(password)
-            matched = False
+            matched_form = None
         else:
-            matched = security.verify_password(password, student["password_hash"])
+            matched_form = security.match_password(password, student["password_hash"])
     except BaseException:
-        attempt.forget()  # our failure (e.g. database down), not the caller's
+        with contextlib.suppress(Exception):
+            counted.forget()  # our failure, not the caller's
         raise
-    if not matched:
+    if matched_form is None:
         raise InvalidCredentials()
-    attempt.forget()
+    counted.forget()
+    if matched_form != security.normalise_password(password):
+        # Registered before passwords were normalised: store the NFC form's hash from now on.
+        new_hash = security.hash_password(password)
+        db.run(lambda conn: students.set_password_hash(conn, student["id"], new_hash))
     return student
 
 
@@ -220,6 +249,8 @@ def export(
 
     Without a limit, every attempt. With one (a chat client must stay under its response
     size limit), one page of attempts and `quiz_attempts_next`, the cursor for the next.
+    Attempts already moved to the archive (past the retention period) are listed apart, in
+    `archived_quiz_attempts`, with the first page (not with pages after a cursor).
     """
     if attempts_after is not None and not attempts.looks_like_id(attempts_after):
         raise InvalidInput("attempts_after must be a quiz_attempts_next value from an export.")
@@ -235,24 +266,60 @@ def export(
         page = page[:attempts_limit]
         following = str(page[-1]["attempt_id"])
     streak = rows["streak"]
+    archived = None
+    if attempts_after is None:
+        archived = [_archived_attempt(row) for row in retention.archived_attempts(student.id)]
     return {
         "exported_at": iso(datetime.now(UTC)),
         "student": profile_view(rows["student"]),
         "chapter_progress": [_plain(row) for row in rows["chapter_progress"]],
         "quiz_attempts": [_plain(row) for row in page],
         "quiz_attempts_next": following,
+        "archived_quiz_attempts": archived,
         "streak": _plain(streak) if streak is not None else None,
         # The chat apps the student signed in to through OAuth: names and dates only.
         "signed_in_clients": [_plain(row) for row in rows["signed_in_clients"]],
     }
 
 
+def _archived_attempt(line: dict[str, Any]) -> dict[str, Any]:
+    """An archive line (a quiz_attempts row as JSON) in the shape of an exported attempt."""
+    return {
+        "attempt_id": line["id"],
+        "quiz_id": line["quiz_id"],
+        "chapter_id": line["chapter_id"],
+        "score": line["score"],
+        "passed": line["passed"],
+        "answers": line["answers_json"],
+        "grading_details": line["grading_details_json"],
+        "submitted_at": iso(datetime.fromisoformat(line["submitted_at"])),
+        "idempotency_key": line.get("idempotency_key"),
+    }
+
+
 def delete_account(student: CurrentStudent) -> None:
-    """Delete the student and every row about it, then its cache entries."""
-    deleted = db.run(lambda conn: students.delete(conn, student.id), transaction=True)
-    email = deleted["email"] if deleted is not None else student.profile["email"]
+    """Delete the student and everything about it: its archived attempts, every row (its
+    e-mail's throttle counts too), its cache entries.
+
+    The archive is erased before the rows (a bucket that cannot be reached is a 503 with
+    the account intact, so the student can try again) and once more after them, for lines a
+    pruner run wrote in between (companion.retention).
+    """
+    retention.erase_archive(student.id)
+
+    def delete(conn):
+        deleted = students.delete(conn, student.id)
+        throttle.forget_address(conn, deleted["email"] if deleted else student.profile["email"])
+
+    db.run(delete, transaction=True)
     cache.delete(f"user_progress:{student.id}", f"streak:{student.id}")
-    throttle.forget_address(email)
+    try:
+        retention.erase_archive(student.id)
+    except ServiceUnavailable:
+        logger.error(
+            "archived attempts of a deleted student may remain",
+            extra={"student_id": student.id},
+        )
 
 
 def _plain(row: dict[str, Any]) -> dict[str, Any]:

@@ -40,8 +40,8 @@ _failing = False
 def client() -> Redis | None:
     """The configured upstash Redis client, or None when disabled or cooling down.
 
-    For callers that need more than get/set/delete (the login rate limiter). They must
-    catch their own errors and report them with `record_failure`.
+    For callers that need more than get/set/delete. They must catch their own errors and
+    report them with `record_failure`.
     """
     global _client
     settings = get_settings()

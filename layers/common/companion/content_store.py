@@ -63,6 +63,15 @@ class S3ContentStore:
     def put(self, key: str, data: bytes, content_type: str = "application/json") -> None:
         self._call(self._client.put_object, Key=key, Body=data, ContentType=content_type)
 
+    def delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):  # S3's most per request
+            chunk = [{"Key": key} for key in keys[start : start + 1000]]
+            answer = self._call(
+                self._client.delete_objects, Delete={"Objects": chunk, "Quiet": True}
+            )
+            if answer and answer.get("Errors"):
+                raise ContentUnavailable()
+
     def list_keys(self, prefix: str) -> list[str]:
         keys, token = [], None
         while True:
@@ -133,6 +142,13 @@ class LocalContentStore:
         temporary = path.with_suffix(path.suffix + ".part")
         temporary.write_bytes(data)
         temporary.replace(path)
+
+    def delete(self, keys: list[str]) -> None:
+        for key in keys:
+            try:
+                self._path(key).unlink(missing_ok=True)
+            except OSError as exc:
+                raise ContentUnavailable() from exc
 
     def list_keys(self, prefix: str) -> list[str]:
         if not self.root.is_dir():

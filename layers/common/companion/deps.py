@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from companion import db
@@ -76,3 +76,17 @@ def student_from_token(token: str, audiences: list[str]) -> CurrentStudent:
 
 
 Student = Annotated[CurrentStudent, Depends(current_student)]
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's IP address: API Gateway's requestContext.http.sourceIp, which Mangum
+    puts in the ASGI scope's client."""
+    return request.client.host if request.client else None
+
+
+ClientAddress = Annotated[str | None, Depends(client_address)]
+
+
+def no_store(response: Response) -> None:
+    """For answers no cache may keep (tokens, personal data): Cache-Control: no-store."""
+    response.headers["Cache-Control"] = "no-store"

@@ -14,33 +14,43 @@ from companion.domain.content_models import Chapter, Quiz
 from companion.domain.grading import InvalidAnswers, grade_quiz
 from companion.domain.review import review_sections_of
 from companion.domain.streaks import streak_view
-from companion.errors import IdempotencyKeyReused, InvalidInput
+from companion.errors import IdempotencyKeyReused, InvalidInput, Unauthorized
 from companion.formats import number
-from companion.repositories import attempts, progress, streaks
+from companion.repositories import attempts, progress, streaks, students
 
 T = TypeVar("T")
 
 
-def request_fingerprint(quiz_id: str, answers: dict[str, Any]) -> str:
+def request_fingerprint(quiz_id: str, answers_as_read: dict[str, Any]) -> str:
+    """What makes a retry "the same submission": the quiz and the answers as the grader read
+    them ("b" and "B" for one option are the same answer), never their raw spelling."""
     canonical = json.dumps(
-        {"quiz_id": quiz_id, "answers": answers}, sort_keys=True, separators=(",", ":")
+        {"quiz_id": quiz_id, "answers": answers_as_read},
+        sort_keys=True,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def record_activity(student, write: Callable[[Any], T]) -> T:
+def _account_gone() -> Unauthorized:
+    return Unauthorized("This account no longer exists. Please register again.")
+
+
+def record_activity(student, write: Callable[[Any], T | None]) -> T:
     """Run a progress write (which stamps last_active_at itself) as the student's activity:
     alone, one statement, when today already counts in the streak; else in one transaction
-    with the streak's advance."""
-    if student.counted_today():
-        return db.run(write)
+    with the streak's advance. The write returns None when the student was deleted
+    meanwhile (companion.repositories.progress): 401, as for any request of theirs now."""
 
     def write_and_advance(conn):
         result = write(conn)
-        streaks.advance(conn, student.id)
+        if result is None:
+            raise _account_gone()
+        if not student.counted_today():
+            streaks.advance(conn, student.id)
         return result
 
-    return db.run(write_and_advance, transaction=True)
+    return db.run(write_and_advance, transaction=not student.counted_today())
 
 
 def submit_quiz_attempt(
@@ -61,9 +71,13 @@ def submit_quiz_attempt(
         grade = grade_quiz(quiz, chapter, answers)
     except InvalidAnswers as exc:
         raise InvalidInput(exc.detail) from exc
-    fingerprint = request_fingerprint(quiz.quiz_id, grade.answers)
+    fingerprint = request_fingerprint(quiz.quiz_id, grade.as_read)
 
     def store(conn):
+        # The student row first, as DELETE /v1/me locks it first (one lock order, no
+        # deadlock); a student deleted meanwhile is a 401, not a foreign-key error.
+        if not students.lock_for_writing(conn, student_id):
+            raise _account_gone()
         row = attempts.insert(
             conn,
             student_id=student_id,

@@ -1,17 +1,24 @@
 """Retention: archive quiz attempts past the retention period to the bucket, then delete them.
 
-Batch by batch, oldest first (keyset order submitted_at, id): select a batch, write it as
-one gzip JSON-lines object under `archive/quiz_attempts/`, then delete exactly those ids in
-a transaction of its own, then the next batch. Memory holds one batch at a time however
-many rows there are.
+Batch by batch, oldest first (keyset order submitted_at, id): select a batch, write each
+student's rows of it as one gzip JSON-lines object under that student's own prefix,
+`archive/quiz_attempts/<student_id>/`, then delete exactly those ids in a transaction of its
+own, then the next batch. Memory holds one batch at a time however many rows there are.
+
+One prefix per student, so that the archive can answer for one student: `GET /v1/me/export`
+reads their archived attempts, and `DELETE /v1/me` erases them (`erase_archive`). An
+account deleted while a batch holding its rows is being archived is caught by both sides:
+the deletion erases the prefix after its rows are gone, and the pruner drops any object it
+wrote for a student that no longer exists.
 
 Safety when cut off or repeated:
 - A row is deleted only after the object holding it was written; a failure between the
   two leaves the rows in place, and the next run archives them again.
-- An object's key is derived from its batch's first row alone
-  (`archive/quiz_attempts/<YYYY-MM-DD>/<submitted_at>_<id>.jsonl.gz`, the first row's UTC
-  date and instant), so keys sort by time and a rerun after a crash starts at the same
-  row and overwrites the same object (the bytes are identical when the batch is full).
+- An object's key is derived from the student and their first row in the batch alone
+  (`archive/quiz_attempts/<student_id>/<YYYY-MM-DD>/<submitted_at>_<id>.jsonl.gz`, that
+  row's UTC date and instant), so a student's keys sort by time and a rerun after a crash
+  starts at the same row and overwrites the same objects (identical bytes when the batch is
+  full).
   If rows vanished in between (a student deleted their account) or the batch size changed,
   the rerun's batch starts elsewhere and a row can sit in two objects: readers of the
   archive dedupe by `id` (the primary key; an attempt is never modified after insert).
@@ -44,6 +51,9 @@ MIN_MARGIN_MS = 10_000
 
 class ArchiveStore(Protocol):
     def put(self, key: str, data: bytes, content_type: str = ...) -> None: ...
+    def get(self, key: str) -> bytes | None: ...
+    def list_keys(self, prefix: str) -> list[str]: ...
+    def delete(self, keys: list[str]) -> None: ...
 
 
 @dataclass
@@ -63,10 +73,16 @@ class PruneSummary:
         return asdict(self)
 
 
+def archive_prefix(student_id: str | UUID) -> str:
+    """Where every archived attempt of one student lies."""
+    return f"{ARCHIVE_PREFIX}{UUID(str(student_id))}/"
+
+
 def archive_key(first_row: dict[str, Any]) -> str:
     moment = first_row["submitted_at"].astimezone(UTC)
     return (
-        f"{ARCHIVE_PREFIX}{moment:%Y-%m-%d}/{moment:%Y%m%dT%H%M%S.%fZ}_{first_row['id']}.jsonl.gz"
+        f"{archive_prefix(first_row['student_id'])}"
+        f"{moment:%Y-%m-%d}/{moment:%Y%m%dT%H%M%S.%fZ}_{first_row['id']}.jsonl.gz"
     )
 
 
@@ -99,9 +115,7 @@ def prune_attempts(
     if retention_days < 1:
         raise ValueError("retention_days must be at least 1")
     if store is None and not dry_run:
-        from companion.content_store import content_store
-
-        store = content_store()
+        store = _store()
     cutoff = (now or datetime.now(UTC)) - timedelta(days=retention_days)
     summary = PruneSummary(cutoff=iso(cutoff), dry_run=dry_run)
     if dry_run:
@@ -149,14 +163,59 @@ def _prune_batch(
     if summary.dry_run:
         summary.would_archive += len(rows)
     else:
-        key = archive_key(rows[0])
-        store.put(key, archive_bytes(row["line"] for row in rows), "application/gzip")
-        summary.archive_keys.append(key)
+        by_student: dict[UUID, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_student.setdefault(row["student_id"], []).append(row)
+        keys = {}
+        for student_id, own in by_student.items():
+            keys[student_id] = archive_key(own[0])
+            store.put(keys[student_id], archive_bytes(r["line"] for r in own), "application/gzip")
+        summary.archive_keys.extend(keys.values())
         summary.archived += len(rows)
         ids = [row["id"] for row in rows]
         summary.deleted += db.run(
             lambda conn: queries.delete_archived(conn, ids, cutoff), transaction=True
         )
-        logger.debug("Archived and deleted a batch", extra={"key": key, "rows": len(rows)})
+        # A student who deleted their account since the batch was read: no line of theirs
+        # may stay (their deletion may have erased their prefix before these were written).
+        gone = db.run(lambda conn: queries.students_gone(conn, list(keys)))
+        if gone:
+            store.delete([keys[student_id] for student_id in gone])
+        logger.debug(
+            "Archived and deleted a batch", extra={"objects": len(keys), "rows": len(rows)}
+        )
     summary.processed_through = iso(last[0])
     return len(rows), last
+
+
+def archived_attempts(student_id: str, store: ArchiveStore | None = None) -> list[dict[str, Any]]:
+    """Every archived attempt of the student, as archived (one dict per row, deduplicated by
+    id, oldest first). Raises ContentUnavailable when the bucket cannot be read."""
+    import gzip
+    import json
+
+    store = store or _store()
+    rows: dict[str, dict[str, Any]] = {}
+    for key in store.list_keys(archive_prefix(student_id)):
+        data = store.get(key)
+        if data is None:
+            continue  # erased meanwhile
+        for line in gzip.decompress(data).splitlines():
+            row = json.loads(line)
+            rows[row["id"]] = row
+    return sorted(rows.values(), key=lambda row: (row["submitted_at"], row["id"]))
+
+
+def erase_archive(student_id: str, store: ArchiveStore | None = None) -> int:
+    """Delete every archived attempt of the student; how many objects went."""
+    store = store or _store()
+    keys = store.list_keys(archive_prefix(student_id))
+    if keys:
+        store.delete(keys)
+    return len(keys)
+
+
+def _store() -> ArchiveStore:
+    from companion.content_store import content_store
+
+    return content_store()

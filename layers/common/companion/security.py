@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+import unicodedata
 from dataclasses import dataclass
 
 from companion.errors import ServiceUnavailable, Unauthorized
@@ -48,33 +49,59 @@ def _rounds() -> int:
 
 
 def hash_password(password: str) -> str:
-    """A bcrypt hash of `password` at the configured cost.
+    """A bcrypt hash of `password` (in NFC) at the configured cost.
 
     The caller has checked the length rules; a password over 72 bytes is a bug here.
     """
     import bcrypt
 
-    secret = password.encode("utf-8")
+    secret = normalise_password(password).encode("utf-8")
     if len(secret) > MAX_PASSWORD_BYTES:
         raise ValueError(f"a password may be at most {MAX_PASSWORD_BYTES} bytes")
     return bcrypt.hashpw(secret, bcrypt.gensalt(rounds=_rounds())).decode("ascii")
 
 
+def normalise_password(password: str) -> str:
+    """How a password is hashed: Unicode NFC (NIST SP 800-63B), so the same password typed
+    with precomposed or combining accents ("é" or "e" + U+0301) is the same password."""
+    return unicodedata.normalize("NFC", password)
+
+
+def _forms_to_try(password: str) -> list[str]:
+    """The forms a stored hash may have been made from: NFC (every hash since passwords
+    are normalised), and for an account registered before that, the form as typed or NFD.
+    A password without accents or other composable characters has one form."""
+    forms = [normalise_password(password), password, unicodedata.normalize("NFD", password)]
+    return list(dict.fromkeys(forms))
+
+
+def match_password(password: str, password_hash: str) -> str | None:
+    """The form of `password` the hash was made from (see `_forms_to_try`), or None when it
+    does not match. A form other than the NFC one means the hash should be made again."""
+    import bcrypt
+
+    matched = None
+    for form in _forms_to_try(password):
+        secret = form.encode("utf-8")
+        if len(secret) > MAX_PASSWORD_BYTES:
+            # Still spend a hash's worth of time, so the answer takes as long as any other.
+            _check_dummy(secret)
+            continue
+        try:
+            # Every form is checked, matched or not: the time taken depends on the password
+            # typed, never on which form the account has.
+            if bcrypt.checkpw(secret, password_hash.encode("ascii")) and matched is None:
+                matched = form
+        except ValueError:
+            logger.error("a stored password hash is not a bcrypt hash")
+            return None
+    return matched
+
+
 def verify_password(password: str, password_hash: str) -> bool:
     """True when `password` matches the stored hash; False for anything else, including a
     password bcrypt could not have hashed (over 72 bytes) or a damaged hash."""
-    import bcrypt
-
-    secret = password.encode("utf-8")
-    if len(secret) > MAX_PASSWORD_BYTES:
-        # Still spend a hash's worth of time, so the answer takes as long as any other.
-        verify_against_dummy_hash(password)
-        return False
-    try:
-        return bcrypt.checkpw(secret, password_hash.encode("ascii"))
-    except ValueError:
-        logger.error("a stored password hash is not a bcrypt hash")
-        return False
+    return match_password(password, password_hash) is not None
 
 
 def verify_against_dummy_hash(password: str) -> None:
@@ -82,8 +109,14 @@ def verify_against_dummy_hash(password: str) -> None:
 
     Without it an unknown address answers in microseconds and a known one after a full
     bcrypt check, which tells anyone which addresses are registered. The dummy hash has
-    the configured cost and is computed once per cost.
+    the configured cost and is computed once per cost; as many forms are checked as
+    `match_password` would check.
     """
+    for form in _forms_to_try(password):
+        _check_dummy(form.encode("utf-8")[:MAX_PASSWORD_BYTES])
+
+
+def _check_dummy(secret: bytes) -> None:
     import bcrypt
 
     rounds = _rounds()
@@ -94,7 +127,7 @@ def verify_against_dummy_hash(password: str) -> None:
             if dummy is None:
                 dummy = bcrypt.hashpw(b"no account has this password", bcrypt.gensalt(rounds))
                 _dummy_hashes[rounds] = dummy
-    bcrypt.checkpw(password.encode("utf-8")[:MAX_PASSWORD_BYTES], dummy)
+    bcrypt.checkpw(secret[:MAX_PASSWORD_BYTES], dummy)
 
 
 def signing_key(purpose: str) -> bytes:

@@ -62,7 +62,9 @@ class Settings(BaseModel):
     access_token_minutes: int = Field(default=60, ge=1, le=24 * 60)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
 
+    # Per e-mail: failed logins; per client address: failed logins and registrations.
     login_max_failures: int = 5
+    address_max_tries: int = Field(default=100, ge=100)
     login_window_seconds: int = 15 * 60
 
     port: int = 3000

@@ -1,125 +1,99 @@
-"""Login throttling: at most `login_max_failures` failed logins per e-mail in any window of
-`login_window_seconds` (5 in 15 minutes), counted in the cache.
+"""Throttling of failed logins and registrations, counted in Postgres.
 
-After that every login for the address is refused with 429 and a `Retry-After` (even with
-the right password) until the oldest of those failures leaves the window.
+- Per e-mail (normalised): at most `login_max_failures` failed logins in any window of
+  `login_window_seconds` (5 in 15 minutes). After that every login for the address is
+  refused with 429 and a `Retry-After`, even with the right password, until the oldest of
+  those failures leaves the window.
+- Per client address: at most `address_max_tries` failed logins and registrations together
+  in the same window (100 by default: a classroom behind one address still works).
 
-Why not upstash-ratelimit's limiters: its FixedWindow lets 2 × 5 failures through across
-a window boundary, and its SlidingWindow weighs the previous window down (5 failures at
-the end of one window, then another try goes through a minute into the next), so neither
-keeps "5 within any 15 minutes". The failures are kept instead as a sorted set of
-timestamps per address (a sliding log), changed by one Lua script, so the rule is exact.
+A try is recorded *before* the password is checked, in the same transaction that checks the
+count (companion.repositories.throttle locks the keys first), and forgotten again when it
+did not fail. So concurrent guesses cannot all pass the check before any of them is
+counted; only failures stay counted.
 
-A try is recorded *before* the password is checked, in the same atomic step that checks
-the count, and forgotten again when it did not fail. So concurrent guesses cannot all pass
-the check before any of them is counted; only failures stay counted.
-
-The cache is an optimisation of the whole service, and this throttle shares its fate: when
-the cache is unset, down or cooling down, logins are served without a throttle (logged).
+Why Postgres and not the cache: a throttle in the cache had to let logins through unthrottled
+whenever the cache was down, hung or unset, so a locked account logged in again. Logging in
+reads the student from Postgres anyway; the throttle adds a few statements to that
+transaction and holds whenever a login can be checked at all.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import math
-import time
 import uuid
 from dataclasses import dataclass
 
-from companion import cache
+from companion import db
 from companion.errors import RateLimited
+from companion.repositories import throttle as tries
 from companion.settings import get_settings
-
-logger = logging.getLogger("course-companion.throttle")
-
-KEY_PREFIX = "login_failures"
-
-# KEYS[1] the address's log; ARGV: now (ms), window (ms), limit, this try's member.
-# Returns {1, tries left} when the try is recorded, else {0, ms until a try is let through}.
-_RECORD_TRY = """
-local key = KEYS[1]
-local now = tonumber(ARGV[1])
-local window = tonumber(ARGV[2])
-local limit = tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', key, '-inf', now - window)
-local count = redis.call('ZCARD', key)
-if count >= limit then
-  local freeing = redis.call('ZRANGE', key, count - limit, count - limit, 'WITHSCORES')
-  return {0, tonumber(freeing[2]) + window - now}
-end
-redis.call('ZADD', key, now, ARGV[4])
-redis.call('PEXPIRE', key, window)
-return {1, limit - count - 1}
-"""
-
-_warned_disabled = False
 
 
 def key_for(email: str) -> str:
-    """The cache key of an address's failures (hashed: no e-mail addresses in the cache)."""
-    digest = hashlib.sha256(email.encode("utf-8")).hexdigest()
-    return f"{KEY_PREFIX}:{digest}"
+    """The throttle key of an e-mail address (hashed: no addresses in the table)."""
+    return "email:" + hashlib.sha256(email.encode("utf-8")).hexdigest()
 
 
-@dataclass
-class LoginAttempt:
+def key_for_address(client_address: str) -> str:
+    return "address:" + hashlib.sha256(client_address.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class CountedTry:
     """One login try, counted as a failure until `forget` says it was not one."""
 
-    key: str | None
-    member: str | None
+    keys: tuple[str, ...]
+    try_id: str
 
     def forget(self) -> None:
         """The try did not fail (it succeeded, or the service could not check it)."""
-        if self.key is None or self.member is None:
-            return
-        redis = cache.client()
-        if redis is None:
-            return
-        try:
-            redis.zrem(self.key, self.member)
-        except Exception as exc:  # noqa: BLE001 - the cache must never break a login
-            cache.record_failure(exc)
+        db.run(lambda conn: tries.forget_try(conn, list(self.keys), self.try_id))
 
 
-def start_attempt(email: str) -> LoginAttempt:
-    """Record a login try for `email` (normalised), or refuse it with 429 when the address
-    already has the maximum number of failures inside the window."""
+def login_limits(email: str, client_address: str | None) -> dict[str, int]:
     settings = get_settings()
-    redis = cache.client()
-    if redis is None:
-        _log_unthrottled()
-        return LoginAttempt(key=None, member=None)
-    key = key_for(email)
-    member = uuid.uuid4().hex
-    window_ms = settings.login_window_seconds * 1000
-    try:
-        recorded, value = redis.eval(
-            _RECORD_TRY,
-            keys=[key],
-            args=[str(_now_ms()), str(window_ms), str(settings.login_max_failures), member],
-        )
-    except Exception as exc:  # noqa: BLE001 - the cache must never break a login
-        cache.record_failure(exc)
-        _log_unthrottled()
-        return LoginAttempt(key=None, member=None)
-    if int(recorded) == 1:
-        return LoginAttempt(key=key, member=member)
-    retry_after = max(1, math.ceil(int(value) / 1000))
-    raise RateLimited(
-        "Too many failed logins for this e-mail address. "
-        f"Please wait {_in_words(retry_after)} and try again.",
-        retry_after,
+    limits = {key_for(email): settings.login_max_failures}
+    if client_address:
+        limits[key_for_address(client_address)] = settings.address_max_tries
+    return limits
+
+
+def registration_limits(client_address: str | None) -> dict[str, int]:
+    if not client_address:
+        return {}
+    return {key_for_address(client_address): get_settings().address_max_tries}
+
+
+def count_try(conn, limits: dict[str, int]) -> CountedTry:
+    """Count a try against `limits` (throttle key -> most tries in the window) inside the
+    caller's transaction, or raise RateLimited (429) when a key already holds its maximum."""
+    try_id = str(uuid.uuid4())
+    if not limits:
+        return CountedTry(keys=(), try_id=try_id)
+    window = get_settings().login_window_seconds
+    blocked = tries.record_try(conn, limits, window, try_id)
+    if not blocked:
+        return CountedTry(keys=tuple(limits), try_id=try_id)
+    retry_after = max(1, math.ceil(max(blocked.values())))
+    what = (
+        "Too many failed logins for this e-mail address."
+        if any(key.startswith("email:") for key in blocked)
+        else "Too many failed logins and registrations from your network."
     )
+    raise RateLimited(f"{what} Please wait {_in_words(retry_after)} and try again.", retry_after)
 
 
-def forget_address(email: str) -> None:
-    """Drop an address's failures (its account was deleted)."""
-    cache.delete(key_for(email))
+def forget_address(conn, email: str) -> None:
+    """Drop an e-mail's failures (its account is being deleted)."""
+    tries.forget_key(conn, key_for(email))
 
 
-def _now_ms() -> int:
-    return int(time.time() * 1000)
+def delete_expired() -> int:
+    """Remove the tries older than the window (the daily pruner)."""
+    window = get_settings().login_window_seconds
+    return db.run(lambda conn: tries.delete_expired(conn, window))
 
 
 def _in_words(seconds: int) -> str:
@@ -127,13 +101,3 @@ def _in_words(seconds: int) -> str:
         return f"{seconds} second{'s' if seconds != 1 else ''}"
     minutes = math.ceil(seconds / 60)
     return f"{minutes} minute{'s' if minutes != 1 else ''}"
-
-
-def _log_unthrottled() -> None:
-    global _warned_disabled
-    if not get_settings().cache_enabled:
-        if not _warned_disabled:
-            _warned_disabled = True
-            logger.warning("the cache is not configured: logins are not throttled")
-        return
-    logger.warning("the cache is unavailable: this login is not throttled")

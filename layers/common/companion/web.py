@@ -13,11 +13,18 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
+from companion.domain.text import is_valid_text
 from companion.errors import ApiError
 from companion.observability import logger
 
 MAX_BODY_BYTES = 64 * 1024
+MAX_JSON_DEPTH = 32
+MAX_VALIDATION_ERRORS_LISTED = 10
+_TOO_DEEP = f"The request body is nested too deeply (at most {MAX_JSON_DEPTH} levels)."
+# Below this a response goes as it is: gzip's framing and the CPU cost outweigh the saving.
+GZIP_MINIMUM_BYTES = 1024
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -37,21 +44,48 @@ def error_response(status: int, detail: Any, code: str | None, headers=None) -> 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def _contains_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_contains_nul(k) or _contains_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_nul(item) for item in value)
-    return False
+def body_problem(body: bytes) -> str | None:
+    """Why a JSON body cannot be handled at all, or None (also when it is not JSON: the
+    route's own parsing answers 400 for that).
+
+    Refused: text with a NUL character (Postgres cannot store it in text or JSONB) or a
+    lone surrogate (UTF-8 cannot encode it, so neither can a JSON answer quoting it), and
+    nesting deeper than MAX_JSON_DEPTH (no route reads more than a few levels; deeper
+    structures only exhaust recursion in parsers and encoders). Walked with a stack of
+    its own, never recursively.
+    """
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        return _TOO_DEEP
+    except ValueError:
+        return None
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if depth > MAX_JSON_DEPTH:
+            return _TOO_DEEP
+        if isinstance(item, str):
+            if "\x00" in item:
+                return "Text may not contain NUL (\\u0000) characters."
+            if not is_valid_text(item):
+                return (
+                    "Text may not contain unpaired surrogates (like \\ud800): "
+                    "half of a character is not valid text."
+                )
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                pending.append((key, depth + 1))
+                pending.append((child, depth + 1))
+        elif isinstance(item, list):
+            pending.extend((child, depth + 1) for child in item)
+    return None
 
 
 class GuardBodyMiddleware:
-    """Refuses bodies over 64 KiB (413) and text with NUL characters (422) before routing.
-
-    Postgres cannot store a NUL character in text or JSONB, so it is refused at the door
-    rather than failing deep inside a transaction.
+    """Refuses bodies over 64 KiB (413), and JSON that no route can handle (422, see
+    `body_problem`), before routing and authentication: at the door rather than failing
+    deep inside a handler or a transaction.
     """
 
     def __init__(self, app, json_bodies: bool = True) -> None:
@@ -77,18 +111,10 @@ class GuardBodyMiddleware:
             if not message.get("more_body"):
                 break
         body = b"".join(chunks)
-        # A raw NUL byte cannot be in valid JSON: the route's parsing answers 400 for it.
-        if b"\\u0000" in body:
-            try:
-                has_nul = _contains_nul(json.loads(body))
-            except ValueError:
-                has_nul = False  # not JSON: the route's own parsing answers 400
-            if has_nul:
-                response = error_response(
-                    422, "Text may not contain NUL (\\u0000) characters.", "invalid_input"
-                )
-                await response(scope, receive, send)
-                return
+        problem = body_problem(body)
+        if problem is not None:
+            await error_response(422, problem, "invalid_input")(scope, receive, send)
+            return
 
         if self.json_bodies:
             # Every body is JSON (API.md); read it as such whatever content type a client
@@ -149,11 +175,28 @@ def _validation_error(_request, exc: RequestValidationError) -> JSONResponse:
             "missing",
         ):
             return error_response(400, "The request body must be a JSON object.", "bad_request")
+    # Bounded whatever the body: 6,000 unknown fields are not 6,000 entries, and a
+    # 60 KiB field name is not quoted back whole.
     detail = [
-        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
-        for error in errors
+        {
+            "loc": [_shortened(part) for part in error.get("loc", ())],
+            "msg": _shortened(error.get("msg", "")),
+            "type": error.get("type"),
+        }
+        for error in errors[:MAX_VALIDATION_ERRORS_LISTED]
     ]
+    if len(errors) > MAX_VALIDATION_ERRORS_LISTED:
+        more = len(errors) - MAX_VALIDATION_ERRORS_LISTED
+        detail.append(
+            {"loc": [], "msg": f"{more} more problems not listed.", "type": "too_many_errors"}
+        )
     return error_response(422, detail, None)
+
+
+def _shortened(value: Any, most: int = 100) -> Any:
+    if isinstance(value, str) and len(value) > most:
+        return value[: most - 3] + "..."
+    return value
 
 
 def _api_error(request, exc: ApiError) -> JSONResponse:
@@ -268,6 +311,10 @@ def create_app(title: str, description: str, *, json_bodies: bool = True) -> Fas
     app.add_exception_handler(StarletteHTTPException, _http_error)
     # The OAuth endpoints take form bodies (RFC 6749): they parse their own.
     app.add_middleware(GuardBodyMiddleware, json_bodies=json_bodies)
+    # Compresses for a client that sends Accept-Encoding: gzip (a chapter's 20 KB of JSON
+    # leaves as about 8 KB). Mangum returns such a body base64-encoded, as API Gateway
+    # requires: a gzip stream's second byte (0x8b) is never valid UTF-8.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES, compresslevel=6)
     app.add_middleware(CatchAllMiddleware)
     app.openapi = lambda: _openapi(app)
     return app

@@ -7,6 +7,7 @@ from typing import Any
 
 from companion import cache, db
 from companion.accounts import normalise_email, profile_view
+from companion.domain.access import effective_tier
 from companion.repositories import students
 
 TIERS = ("free", "premium")
@@ -34,3 +35,22 @@ def set_tier(email: str, tier: str, expires_at: datetime | None = None) -> dict[
         raise LookupError(f"no student has the e-mail address {address}")
     cache.delete(f"user_progress:{row['id']}")
     return profile_view(row, datetime.now(UTC))
+
+
+def mcp_access_token(email: str, base_url: str) -> str:
+    """An access token for the MCP server at `<base_url>/mcp`, for the student with `email`
+    (to try the server locally with curl, the Inspector or an event file; MCP hosts get
+    theirs by signing the student in). Raises LookupError when no student has that e-mail.
+    """
+    from companion.resources import mcp_resource
+    from companion.security import issue_access_token
+
+    address = normalise_email(email)
+    row = db.run(lambda conn: students.get_by_email(conn, address))
+    if row is None:
+        raise LookupError(f"no student has the e-mail address {address}")
+    tier = effective_tier(
+        row["subscription_tier"], row["subscription_expires_at"], datetime.now(UTC)
+    )
+    audience = mcp_resource(base_url.rstrip("/"))
+    return issue_access_token(str(row["id"]), tier, audience=audience).token

@@ -4,6 +4,7 @@
     companion invoke FUNCTION EVENT.json  run one function on one event, print its result
     companion migrate [--revision R]      migrate the database (DATABASE_DIRECT_URL)
     companion set-tier EMAIL TIER [--expires ISO-8601]
+    companion mcp-token EMAIL [--base-url URL]   an access token for <URL>/mcp
     companion content validate|publish
     companion openapi [--output FILE]     the Actions OpenAPI document
     companion oauth add-client --name NAME --redirect-uri URI [--redirect-uri URI ...]
@@ -181,6 +182,21 @@ def cmd_set_tier(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mcp_token(args: argparse.Namespace) -> int:
+    _load_local_settings()
+    from companion.devtools.admin import mcp_access_token
+
+    base = args.base_url or f"http://127.0.0.1:{os.environ.get('PORT') or 3000}"
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            token = mcp_access_token(args.email, base)
+    except LookupError as exc:
+        _say(f"companion mcp-token: {exc}")
+        return 2
+    print(token)
+    return 0
+
+
 def cmd_content(args: argparse.Namespace) -> int:
     _load_local_settings()
     from companion import catalogue
@@ -250,6 +266,18 @@ def build_parser() -> argparse.ArgumentParser:
     tier.add_argument("tier", choices=["free", "premium"])
     tier.add_argument("--expires", default=None, help="ISO-8601 instant the plan ends")
     tier.set_defaults(run=cmd_set_tier)
+
+    mcp_token = commands.add_parser(
+        "mcp-token", help="print an access token for the MCP server, to try it locally"
+    )
+    mcp_token.add_argument("email")
+    mcp_token.add_argument(
+        "--base-url",
+        default=None,
+        help="the API's base URL the token is for (default: companion dev's, "
+        "http://127.0.0.1:$PORT); the token is for <base-url>/mcp",
+    )
+    mcp_token.set_defaults(run=cmd_mcp_token)
 
     content = commands.add_parser("content", help="validate or publish the course")
     content.add_argument("action", choices=["validate", "publish"])

@@ -57,15 +57,16 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "to 72 bytes), an optional full_name and an IANA timezone. Use only when the student "
         "asks to sign up.",
         "The new student's user_id and normalised e-mail.",
-        (400, 409, 413, 422, 503),
+        (400, 409, 413, 422, 429, 503),
         consequential=None,
     ),
     ("POST", "/auth/login"): Operation(
         "logIn",
         "Exchange e-mail and password for an access token.",
         "Exchanges the student's e-mail and password for a bearer access token that expires "
-        "after expires_in seconds. After 5 failed logins for one e-mail in 15 minutes the "
-        "answer is 429 rate_limited until Retry-After seconds pass.",
+        "after expires_in seconds. After 5 failed logins for one e-mail in 15 minutes (or 100 "
+        "failed logins and registrations from one network) the answer is 429 rate_limited "
+        "until Retry-After seconds pass.",
         "access_token, token_type (bearer), exp (unix seconds) and expires_in (seconds).",
         (400, 401, 413, 422, 429, 503),
         consequential=False,
@@ -293,7 +294,8 @@ ERROR_DESCRIPTIONS = {
         "A field is invalid: detail is a list naming each field and what is wrong, or a "
         "sentence with a code."
     ),
-    429: "Too many failed logins (code rate_limited): wait Retry-After seconds.",
+    429: "Too many failed logins or registrations (code rate_limited): wait Retry-After "
+    "seconds.",
     503: "The service is briefly unavailable (code unavailable): try again shortly.",
 }
 

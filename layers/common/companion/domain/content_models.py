@@ -93,6 +93,23 @@ class ShortAnswerQuestion(_Question):
     explanation: Text
 
 
+def keyword_problems(question: ShortAnswerQuestion) -> list[str]:
+    """Keyword alternatives a non-answer or the question's own text would match: each
+    needs a word that is neither too common (a stop word, "know", "idea"...) nor one of
+    the question's words (companion.domain.grading.telling_words)."""
+    from companion.domain.grading import telling_words
+
+    problems = []
+    for keyword in question.keywords:
+        for alternative in [keyword] if isinstance(keyword, str) else keyword:
+            if not telling_words(alternative, question.question_text):
+                problems.append(
+                    f'keyword alternative "{alternative}" shows no understanding: its words '
+                    "are too common or given away by the question"
+                )
+    return problems
+
+
 Question = Annotated[
     MultipleChoiceQuestion | TrueFalseQuestion | ShortAnswerQuestion,
     Field(discriminator="type"),
@@ -148,6 +165,11 @@ def validate_course(chapters: list[Chapter], quizzes: list[Quiz]) -> None:
                 problems.append(
                     f"{quiz.quiz_id}/{question.question_id}: section {question.section_id} "
                     f"is not in {chapter.chapter_id}"
+                )
+            if isinstance(question, ShortAnswerQuestion):
+                problems.extend(
+                    f"{quiz.quiz_id}/{question.question_id}: {problem}"
+                    for problem in keyword_problems(question)
                 )
     if problems:
         raise CourseError("; ".join(problems))

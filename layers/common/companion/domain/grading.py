@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
+from companion.domain.common_words import NOT_TELLING
 from companion.domain.content_models import (
     Chapter,
     MultipleChoiceQuestion,
@@ -18,7 +20,7 @@ from companion.domain.content_models import (
     ShortAnswerQuestion,
     TrueFalseQuestion,
 )
-from companion.domain.text import normalise, stem, words
+from companion.domain.text import normalise, normalised_length_over, stem, stems_of_words, words
 
 POINTS_PER_QUESTION = 10
 MAX_SHORT_ANSWER_CHARACTERS = 2_000
@@ -42,6 +44,9 @@ class QuizGrade:
     grading_details: dict[str, dict]
     review_sections: list[dict]
     answers: dict
+    # What the grader read of each answer: the option's text, true/false, a short answer's
+    # normalised words, None when unanswered. Two submissions that read alike grade alike.
+    as_read: dict[str, object]
 
 
 # --- reading the answers -------------------------------------------------------------------
@@ -131,6 +136,15 @@ def _read_short_answer(question: ShortAnswerQuestion, value: object) -> str:
             f"Question {question.question_id}: the answer is {len(value):,} characters long; "
             f"shorten it to at most {MAX_SHORT_ANSWER_CHARACTERS:,} characters."
         )
+    # The grader reads the normalised text, where one character can become many (U+FDFA
+    # is 18): the cap holds there too, so grading costs the same whatever the characters.
+    if normalised_length_over(value, MAX_SHORT_ANSWER_CHARACTERS):
+        raise InvalidAnswers(
+            f"Question {question.question_id}: the answer is longer than "
+            f"{MAX_SHORT_ANSWER_CHARACTERS:,} characters once its special characters are "
+            "spelt out (ligatures, symbols that stand for words); shorten it or use plain "
+            "letters."
+        )
     return value
 
 
@@ -180,43 +194,108 @@ def _typos_allowed(word: str) -> int:
     return 2 if len(word) >= 9 else 1 if len(word) >= 5 else 0
 
 
-def _within_typos(expected: str, written: str) -> bool:
-    allowed = _typos_allowed(expected)
-    if allowed == 0:
-        return False
-    from rapidfuzz.distance import OSA  # on first grading, not at cold start
+class _WordIndex:
+    """Words to look keywords up in (an answer, or the words that do not count).
 
-    return OSA.distance(expected, written, score_cutoff=allowed) <= allowed
+    A keyword word matches a word with the same stem; and when both are letters only
+    (numbers and words with digits, "gpt4", match exactly), one within the typos its length
+    allows, compared raw (a misspelt word, "retreival") or by stems (a misspelt other form
+    of it, "retreives" for "retrieval"; the stem's own length sets its tolerance, so a short
+    stem such as "use" from "using" is not matched loosely).
+
+    Applied to all the words at once: exact stems by a dict, typos only against the
+    distinct words of a length within reach. So the work grows with the distinct words
+    times the keyword words, never with the answer's length alone."""
+
+    def __init__(self, sequence: list[str]) -> None:
+        self.sequence = sequence
+        distinct = list(dict.fromkeys(sequence))
+        self.by_stem: dict[str, set[str]] = {}
+        for word, word_stem in zip(distinct, stems_of_words(distinct), strict=True):
+            self.by_stem.setdefault(word_stem, set()).add(word)
+        letters_only = [word for word in distinct if word.isalpha()]
+        # By length: a word can only be within k typos of one whose length is within k.
+        self.by_length: dict[int, list[str]] = {}
+        self.stems_by_length: dict[int, list[tuple[str, str]]] = {}
+        for word, word_stem in zip(letters_only, stems_of_words(letters_only), strict=True):
+            self.by_length.setdefault(len(word), []).append(word)
+            self.stems_by_length.setdefault(len(word_stem), []).append((word_stem, word))
+        self._matching: dict[str, frozenset[str]] = {}
+
+    def matching(self, expected: str) -> frozenset[str]:
+        """The indexed words that the keyword word `expected` matches."""
+        found = self._matching.get(expected)
+        if found is not None:
+            return found
+        words_found = set(self.by_stem.get(stem(expected), ()))
+        if expected.isalpha():
+            from rapidfuzz.distance import OSA
+
+            allowed = _typos_allowed(expected)
+            for length in range(len(expected) - allowed, len(expected) + allowed + 1):
+                for word in self.by_length.get(length, ()) if allowed else ():
+                    if OSA.distance(expected, word, score_cutoff=allowed) <= allowed:
+                        words_found.add(word)
+            target = stem(expected)
+            allowed = _typos_allowed(target)
+            for length in range(len(target) - allowed, len(target) + allowed + 1):
+                for word_stem, word in self.stems_by_length.get(length, ()) if allowed else ():
+                    if OSA.distance(target, word_stem, score_cutoff=allowed) <= allowed:
+                        words_found.add(word)
+        found = self._matching[expected] = frozenset(words_found)
+        return found
+
+    def contains(self, phrase: list[str]) -> bool:
+        """Whether the phrase's words appear consecutively, each one matching."""
+        if not phrase:
+            return False
+        matches = [self.matching(word) for word in phrase]
+        if not all(matches):
+            return False
+        size = len(phrase)
+        return any(
+            all(self.sequence[start + offset] in matches[offset] for offset in range(size))
+            for start in range(len(self.sequence) - size + 1)
+        )
 
 
-def _word_matches(expected: str, written: str) -> bool:
-    if stem(expected) == stem(written):
-        return True
-    # Numbers, and words with digits in them ("gpt4"), must match exactly.
-    if not (expected.isalpha() and written.isalpha()):
-        return False
-    # Raw words catch a misspelt word ("retreival"); stems catch a misspelt other form of
-    # it ("retreives" for "retrieval"). The stem's own length sets its tolerance, so that a
-    # short stem ("use" from "using") is not matched loosely.
-    return _within_typos(expected, written) or _within_typos(stem(expected), stem(written))
+@lru_cache(maxsize=1)
+def _common_words() -> _WordIndex:
+    return _WordIndex(sorted(NOT_TELLING))
 
 
-def _phrase_found(phrase: list[str], written: list[str]) -> bool:
-    """Whether the phrase's words appear consecutively in `written`, each one matching."""
-    size = len(phrase)
-    return size > 0 and any(
-        all(map(_word_matches, phrase, written[start : start + size]))
-        for start in range(len(written) - size + 1)
-    )
+@lru_cache(maxsize=256)
+def _question_words(question_text: str) -> _WordIndex:
+    return _WordIndex(words(question_text))
 
 
-def _keyword_found(keyword: str | list[str], written: list[str]) -> bool:
-    alternatives = [keyword] if isinstance(keyword, str) else keyword
-    return any(_phrase_found(words(alternative), written) for alternative in alternatives)
+def telling_words(alternative: str, question_text: str) -> list[str]:
+    """The words of a keyword alternative that show understanding: neither too common to
+    (companion.domain.common_words, by the grader's own matching) nor given away by the
+    question's text. An alternative without one can be matched by a non-answer, or by
+    pasting the question back."""
+    common, asked = _common_words(), _question_words(question_text)
+    return [
+        word
+        for word in words(alternative)
+        if not common.matching(word) and not asked.matching(word)
+    ]
 
 
-def _keyword_name(keyword: str | list[str]) -> str:
-    return keyword if isinstance(keyword, str) else keyword[0]
+def _alternatives(keyword: str | list[str]) -> list[str]:
+    return [keyword] if isinstance(keyword, str) else list(keyword)
+
+
+@lru_cache(maxsize=256)
+def _scorable(question_text: str, keywords_json: str) -> tuple[tuple[str, tuple], ...]:
+    """Each keyword as (its name, the word lists of its alternatives that count)."""
+    scorable = []
+    for keyword in json.loads(keywords_json):
+        alternatives = _alternatives(keyword)
+        counted = [a for a in alternatives if telling_words(a, question_text)]
+        name = counted[0] if counted else alternatives[0]
+        scorable.append((name, tuple(tuple(words(a)) for a in counted)))
+    return tuple(scorable)
 
 
 def _quoted_list(names: list[str]) -> str:
@@ -228,18 +307,24 @@ def _round_half_up(value: Decimal, places: str) -> Decimal:
 
 
 def _grade_short_answer(question: ShortAnswerQuestion, answer: str | None) -> dict:
-    keywords = question.keywords
+    """Points for the key concepts the answer names. Only alternatives that show
+    understanding count (`telling_words`): a non-answer, or the question pasted back,
+    earns nothing."""
+    keywords = _scorable(
+        question.question_text, json.dumps(question.keywords, separators=(",", ":"))
+    )
     total = len(keywords)
     concepts = "key concept" if total == 1 else "key concepts"
     model_answer = f"Model answer: {question.explanation}"
     if answer is None or not answer.strip():
-        names = _quoted_list([_keyword_name(keyword) for keyword in keywords])
+        names = _quoted_list([name for name, _ in keywords])
         feedback = f"Not answered. A good answer covers {names}. {model_answer}"
         return {"correct": False, "score": 0.0, "feedback": feedback}
-    written = words(answer)
+    written = _WordIndex(words(answer))
     found, missing = [], []
-    for keyword in keywords:
-        (found if _keyword_found(keyword, written) else missing).append(_keyword_name(keyword))
+    for name, alternatives in keywords:
+        hit = any(written.contains(list(alternative)) for alternative in alternatives)
+        (found if hit else missing).append(name)
     score = _round_half_up(Decimal(POINTS_PER_QUESTION * len(found)) / Decimal(total), "0.1")
     if not missing:
         every = "the" if total == 1 else f"all {total}"
@@ -278,11 +363,14 @@ def grade_quiz(quiz: Quiz, chapter: Chapter, answers: dict[str, object]) -> Quiz
         raise ValueError(f"{quiz.quiz_id} belongs to {quiz.chapter_id}, not {chapter.chapter_id}")
     understood = _read_answers(quiz, answers)
     details: dict[str, dict] = {}
+    as_read: dict[str, object] = {}
     points = Decimal(0)
     to_review: set[str] = set()
     for question in quiz.questions:
         answer = understood[question.question_id]
+        as_read[question.question_id] = answer
         if isinstance(question, ShortAnswerQuestion):
+            as_read[question.question_id] = words(answer) if answer else None
             detail = _grade_short_answer(question, answer)
             points += Decimal(str(detail["score"]))
         else:
@@ -314,4 +402,5 @@ def grade_quiz(quiz: Quiz, chapter: Chapter, answers: dict[str, object]) -> Quiz
         grading_details=details,
         review_sections=review_sections,
         answers=dict(answers),
+        as_read=as_read,
     )

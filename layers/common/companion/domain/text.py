@@ -37,7 +37,21 @@ _PUNCTUATION_MAP = str.maketrans(
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 
 
+def is_valid_text(text: str) -> bool:
+    """Whether `text` can be stored and sent back: no NUL character (Postgres refuses it)
+    and no lone surrogate (half of a UTF-16 pair, which UTF-8 cannot encode)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def normalise(text: str) -> str:
+    if text.isascii():
+        return text.casefold()  # nothing to compose, decompose or strip: the common case
     text = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION_MAP)
     decomposed = unicodedata.normalize("NFKD", text)
     without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
@@ -46,7 +60,7 @@ def normalise(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """The normalised words of `text`, in order."""
-    return [match.group().replace("'", "") for match in _WORD.finditer(normalise(text))]
+    return [word.replace("'", "") for word in _WORD.findall(normalise(text))]
 
 
 def word_spans(text: str) -> list[tuple[str, int, int]]:
@@ -76,3 +90,25 @@ def stem(word: str) -> str:
 
 def stems(text: str) -> list[str]:
     return [stem(word) for word in words(text)]
+
+
+def stems_of_words(many: list[str]) -> list[str]:
+    """The stems of many words in one call (the C stemmer's batch API: no per-word cost)."""
+    return _stemmer().stemWords(many)
+
+
+def normalised_length_over(text: str, limit: int) -> bool:
+    """Whether `normalise(text)` is longer than `limit` characters, at a cost bounded by
+    `limit` whatever the text: compatibility forms can grow a character into 18
+    (U+FDFA), so the text is measured piece by piece and given up on early."""
+    if text.isascii():
+        return len(text) > limit
+    piece = 256
+    measured = 0
+    for start in range(0, len(text), piece):
+        # Pieces normalised apart can only be longer than the whole (nothing composes
+        # across a cut) by a few characters per cut: far past the limit is past it.
+        measured += len(unicodedata.normalize("NFKC", text[start : start + piece]))
+        if measured > 2 * limit + 16 * (start // piece + 1):
+            return True
+    return len(normalise(text)) > limit

@@ -164,7 +164,7 @@ async def submit_sign_in(request: Request) -> Response:
     registering = action == "register"
     try:
         if registering:
-            student = _register(fields)
+            student = _register(fields, request.client.host if request.client else None)
         else:
             student = accounts.authenticate(email, password, request.client.host)
     except InvalidCredentials as exc:
@@ -195,7 +195,7 @@ class _RegistrationRefused(Exception):
         self.detail = detail
 
 
-def _register(fields: dict[str, str]) -> dict[str, Any]:
+def _register(fields: dict[str, str], client_address: str | None) -> dict[str, Any]:
     """Create the account on the spot, with the same rules as POST /auth/register."""
     from pydantic import ValidationError
 
@@ -212,7 +212,7 @@ def _register(fields: dict[str, str]) -> dict[str, Any]:
         )
         message = str(first.get("msg", "is not valid")).removeprefix("Value error, ")
         raise _RegistrationRefused(f"{field}: {message}.") from exc
-    registered = accounts.register(body)
+    registered = accounts.register(body, client_address)
     return {"id": registered["user_id"], "email": registered["email"]}
 
 

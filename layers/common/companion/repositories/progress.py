@@ -2,6 +2,11 @@
 
 Each write is also the student's activity: the same statement stamps
 students.last_active_at (a data-modifying CTE), so the pair is atomic even in autocommit.
+
+Lock order: the row inserted comes *from* that CTE's output, so the students row is locked
+before any chapter_progress row, the order in which DELETE /v1/me takes them (the student,
+then its rows by cascade); the other order deadlocked with a deletion. A student deleted
+meanwhile updates no row, so the write inserts none and returns None.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ COLUMNS = """
 """
 
 _STAMP_ACTIVE = """
-    WITH active AS (UPDATE students SET last_active_at = now() WHERE id = %(student)s)
+    WITH active AS (
+        UPDATE students SET last_active_at = now() WHERE id = %(student)s RETURNING id
+    )
 """
 
 # A chapter that is opened, read or quizzed becomes in_progress, never downgrading completed.
@@ -23,12 +30,12 @@ _STARTED = """
 """
 
 
-def touch_chapter(conn, student_id: str, chapter_id: str) -> dict[str, Any]:
+def touch_chapter(conn, student_id: str, chapter_id: str) -> dict[str, Any] | None:
     return conn.execute(
         f"""
         {_STAMP_ACTIVE}
         INSERT INTO chapter_progress (student_id, chapter_id, completion_status, last_accessed_at)
-        VALUES (%(student)s, %(chapter)s, 'in_progress', now())
+        SELECT id, %(chapter)s, 'in_progress', now() FROM active
         ON CONFLICT (student_id, chapter_id) DO UPDATE
            SET completion_status = {_STARTED}, last_accessed_at = now()
         RETURNING {COLUMNS}
@@ -37,13 +44,13 @@ def touch_chapter(conn, student_id: str, chapter_id: str) -> dict[str, Any]:
     ).fetchone()
 
 
-def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> dict[str, Any]:
+def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> dict[str, Any] | None:
     return conn.execute(
         f"""
         {_STAMP_ACTIVE}
         INSERT INTO chapter_progress
                (student_id, chapter_id, completion_status, time_spent_minutes, last_accessed_at)
-        VALUES (%(student)s, %(chapter)s, 'in_progress', %(minutes)s, now())
+        SELECT id, %(chapter)s, 'in_progress', %(minutes)s, now() FROM active
         ON CONFLICT (student_id, chapter_id) DO UPDATE
            SET completion_status = {_STARTED},
                time_spent_minutes =
@@ -57,7 +64,7 @@ def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> di
 
 def record_quiz_score(
     conn, student_id: str, chapter_id: str, score: float, passing_score: float
-) -> dict[str, Any]:
+) -> dict[str, Any] | None:
     """Keep the best score; complete the chapter (completed_at set once) when it passes."""
     return conn.execute(
         f"""
@@ -65,10 +72,11 @@ def record_quiz_score(
         INSERT INTO chapter_progress AS p
                (student_id, chapter_id, completion_status, quiz_score, last_accessed_at,
                 completed_at)
-        VALUES (%(student)s, %(chapter)s,
-                CASE WHEN %(score)s >= %(passing)s THEN 'completed' ELSE 'in_progress' END,
-                %(score)s, now(),
-                CASE WHEN %(score)s >= %(passing)s THEN now() END)
+        SELECT id, %(chapter)s,
+               CASE WHEN %(score)s >= %(passing)s THEN 'completed' ELSE 'in_progress' END,
+               %(score)s, now(),
+               CASE WHEN %(score)s >= %(passing)s THEN now() END
+          FROM active
         ON CONFLICT (student_id, chapter_id) DO UPDATE
            SET quiz_score = GREATEST(p.quiz_score, EXCLUDED.quiz_score),
                completion_status = CASE

@@ -15,6 +15,8 @@ _ARCHIVE_LINE = "row_to_json(a)::text AS line"
 # index position after the previous one, so every batch costs the same however deep the
 # run is. `submitted_at >= after` lets the submitted_at index bound the scan; the row
 # comparison then breaks ties between rows stamped with the same instant.
+# That index is partial (WHERE submitted_at IS NOT NULL, migration 0008): the strict
+# `submitted_at < cutoff` below is what lets the planner use it.
 _AFTER = """
    AND a.submitted_at >= %(after_at)s
    AND (a.submitted_at, a.id) > (%(after_at)s, %(after_id)s)
@@ -23,7 +25,7 @@ _AFTER = """
 
 def _batch_sql(with_lines: bool, after: bool) -> str:
     return f"""
-        SELECT a.id, a.submitted_at {"," + _ARCHIVE_LINE if with_lines else ""}
+        SELECT a.id, a.submitted_at, a.student_id {"," + _ARCHIVE_LINE if with_lines else ""}
           FROM quiz_attempts AS a
          WHERE a.submitted_at < %(cutoff)s {_AFTER if after else ""}
          ORDER BY a.submitted_at, a.id
@@ -54,3 +56,15 @@ def delete_archived(conn, ids: list[UUID], cutoff: datetime) -> int:
     return conn.execute(
         "DELETE FROM quiz_attempts WHERE id = ANY(%s) AND submitted_at < %s", (ids, cutoff)
     ).rowcount
+
+
+def students_gone(conn, student_ids: list[UUID]) -> list[UUID]:
+    """Those of `student_ids` that no longer exist (deleted their account)."""
+    rows = conn.execute(
+        """
+        SELECT wanted.id FROM unnest(%s::uuid[]) AS wanted(id)
+         WHERE NOT EXISTS (SELECT 1 FROM students WHERE students.id = wanted.id)
+        """,
+        (student_ids,),
+    ).fetchall()
+    return [row["id"] for row in rows]

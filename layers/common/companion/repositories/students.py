@@ -52,22 +52,46 @@ def get_by_email(conn, email: str) -> dict[str, Any] | None:
 
 def create(
     conn, *, email: str, password_hash: str, full_name: str | None, timezone: str
-) -> dict[str, Any]:
-    """Insert a free student and its streak row (0/0, same timezone). Run in a transaction.
+) -> dict[str, Any] | None:
+    """Insert a free student and its streak row (0/0, same timezone); None when the e-mail
+    is taken. Run in a transaction.
 
-    A taken e-mail raises psycopg.errors.UniqueViolation: the UNIQUE constraint settles
-    two registrations of one address at the same moment.
+    The UNIQUE constraint settles two registrations of one address at the same moment;
+    DO NOTHING rather than a unique violation, whose error text (with the e-mail in it)
+    the server would log.
     """
     student = conn.execute(
         f"""
         INSERT INTO students (email, password_hash, full_name, timezone, subscription_tier)
         VALUES (%s, %s, %s, %s, 'free')
+        ON CONFLICT (email) DO NOTHING
         RETURNING {PROFILE_COLUMNS}
         """,
         (email, password_hash, full_name, timezone),
     ).fetchone()
-    streaks.create(conn, str(student["id"]), timezone)
+    if student is not None:
+        streaks.create(conn, str(student["id"]), timezone)
     return student
+
+
+def set_password_hash(conn, student_id, password_hash: str) -> None:
+    conn.execute(
+        "UPDATE students SET password_hash = %s WHERE id = %s", (password_hash, student_id)
+    )
+
+
+def lock_for_writing(conn, student_id: str) -> bool:
+    """Hold the student's row until the transaction ends, so it cannot be deleted under a
+    write about it; False when it is gone already.
+
+    Writers take this lock before any other row of the student's, and the lock they will
+    need anyway (the UPDATE of last_active_at takes FOR NO KEY UPDATE): a weaker one
+    upgraded later can deadlock with a deletion waiting in between.
+    """
+    row = conn.execute(
+        "SELECT 1 FROM students WHERE id = %s FOR NO KEY UPDATE", (student_id,)
+    ).fetchone()
+    return row is not None
 
 
 def update_profile(conn, student_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:

@@ -44,6 +44,11 @@ class DataExport(Open):
         description="With attempts_limit: pass it as attempts_after for the next page; "
         "null at the end."
     )
+    archived_quiz_attempts: list[dict[str, Any]] | None = Field(
+        default=None,
+        description="Attempts older than the retention period, moved to the archive (same "
+        "fields as quiz_attempts); with the first page only, null after a cursor.",
+    )
     streak: dict[str, Any] | None
     signed_in_clients: list[dict[str, Any]] = Field(
         default_factory=list,

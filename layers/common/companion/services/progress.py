@@ -1,0 +1,34 @@
+"""Progress through the course, reading time, and the streak."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from companion import catalogue
+from companion.deps import CurrentStudent
+from companion.domain.streaks import streak_view
+from companion.learning import record_activity
+from companion.progress_report import chapter_entry, progress_report
+from companion.repositories import progress, streaks
+
+
+def progress_overview(student: CurrentStudent) -> dict[str, Any]:
+    """Every chapter's progress, the streak and the next step."""
+    return progress_report(student, catalogue.course())
+
+
+def log_reading_time(student: CurrentStudent, chapter_id: str, minutes: int) -> dict[str, Any]:
+    """Add reading time to a chapter (starting it if needed); counts as activity."""
+    chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
+    row = record_activity(
+        student, lambda conn: progress.add_reading_time(conn, student.id, chapter_id, minutes)
+    )
+    return chapter_entry(chapter, row)
+
+
+def current_streak(student: CurrentStudent) -> dict[str, Any]:
+    """The streak as it holds now (read with the caller, in the same round trip)."""
+    row = student.streak
+    timezone = (row or {}).get("timezone") or student.timezone
+    return streak_view(streaks.state_of(row), datetime.now(UTC), timezone)

@@ -1,0 +1,84 @@
+"""Quizzes: the questions without their answers, submission, and the caller's attempts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from companion import catalogue, db
+from companion.deps import CurrentStudent
+from companion.domain.review import review_sections_of
+from companion.errors import InvalidInput, NotFound
+from companion.formats import number
+from companion.learning import submit_quiz_attempt
+from companion.repositories import attempts, progress
+
+
+def quiz_view(student: CurrentStudent, quiz_id: str) -> dict[str, Any]:
+    """The quiz as a student sees it: never a correct answer, keyword or explanation."""
+    quiz, _chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
+    questions = []
+    for question in quiz.questions:
+        shown = {
+            "question_id": question.question_id,
+            "question_text": question.question_text,
+            "type": question.type,
+        }
+        if question.type == "multiple-choice":
+            shown["options"] = list(question.options)
+        questions.append(shown)
+    return {
+        "quiz_id": quiz.quiz_id,
+        "chapter_id": quiz.chapter_id,
+        "passing_score": quiz.passing_score,
+        "questions": questions,
+    }
+
+
+def submit_quiz(
+    student: CurrentStudent,
+    quiz_id: str,
+    answers: dict[str, Any],
+    idempotency_key: str | None = None,
+    header_idempotency_key: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Grade and store a submission: (the result, whether it replays an earlier one).
+
+    The key may come twice (REST: the Idempotency-Key header and the body field); when
+    both are given they must be equal.
+    """
+    if header_idempotency_key and idempotency_key and header_idempotency_key != idempotency_key:
+        raise InvalidInput(
+            "The Idempotency-Key header and the body's idempotency_key differ; send one value."
+        )
+    quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
+    return submit_quiz_attempt(
+        student, quiz, chapter, answers, header_idempotency_key or idempotency_key
+    )
+
+
+def list_attempts(student: CurrentStudent, quiz_id: str) -> dict[str, Any]:
+    """The caller's attempts at a quiz, newest first, and the chapter's best score."""
+    quiz, _chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
+
+    def read(conn):
+        rows = attempts.for_quiz(conn, student.id, quiz.quiz_id)
+        chapter_progress = progress.for_student(conn, student.id).get(quiz.chapter_id)
+        return rows, chapter_progress
+
+    rows, chapter_progress = db.run(read)
+    return {
+        "attempts": [attempts.summary(row) for row in rows],
+        "best_score": number(chapter_progress["quiz_score"]) if chapter_progress else None,
+    }
+
+
+def attempt_detail(student: CurrentStudent, quiz_id: str, attempt_id: str) -> dict[str, Any]:
+    """One of the caller's attempts with its answers and grading; another's is 404."""
+    quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
+    row = None
+    if attempts.looks_like_id(attempt_id):
+        row = db.run(lambda conn: attempts.get(conn, student.id, quiz.quiz_id, attempt_id))
+    if row is None:
+        raise NotFound(f"You have no attempt '{attempt_id}' at quiz '{quiz_id}'.")
+    detail = attempts.detail(row)
+    return {**detail, "review_sections": review_sections_of(detail["grading_details"], chapter)}

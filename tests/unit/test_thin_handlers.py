@@ -1,0 +1,44 @@
+"""Handlers read like a table of contents: each route calls the layer (companion.services,
+companion.accounts, …) and shapes the answer; data access stays in the layer."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from companion.devtools.template import function_handlers
+
+DATA_ACCESS = {
+    "companion.db",
+    "companion.repositories",
+    "companion.cache",
+    "companion.content_store",
+    "psycopg",
+    "boto3",
+}
+
+
+def _imported_modules(tree: ast.AST) -> set[str]:
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("logical_id", sorted(function_handlers()))
+def test_no_function_module_reaches_the_data_directly(logical_id):
+    code_dir, _handler = function_handlers()[logical_id]
+    imported = _imported_modules(ast.parse((code_dir / "app.py").read_text()))
+
+    reaching = {
+        name
+        for name in imported
+        for module in DATA_ACCESS
+        if name == module or name.startswith(module + ".")
+    }
+    assert reaching == set()
