@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import Query
 from fastapi.responses import JSONResponse
 
-from companion.deps import Student
+from companion.deps import Student, StudentWithProgress
 from companion.services import content
 from companion.web import create_app, documented, lambda_handler
 
@@ -29,7 +29,7 @@ async def list_chapters(student: Student):
     summary="A whole chapter, exactly as written.",
 )
 @documented("content.Chapter", "The chapter and its neighbours.", 401, 403, 404)
-async def get_chapter(chapter_id: str, student: Student):
+async def get_chapter(chapter_id: str, student: StudentWithProgress):
     return content.read_chapter(student, chapter_id)
 
 
@@ -38,7 +38,7 @@ async def get_chapter(chapter_id: str, student: Student):
     summary="One section of a chapter, exactly as written.",
 )
 @documented("content.SectionInChapter", "The section.", 401, 403, 404)
-async def get_section(chapter_id: str, section_id: str, student: Student):
+async def get_section(chapter_id: str, section_id: str, student: StudentWithProgress):
     return content.read_section(student, chapter_id, section_id)
 
 

@@ -222,8 +222,10 @@ TOOLS = [
     McpTool(
         "get_progress",
         "Get progress and the next step",
-        "Every chapter's status, quiz score and reading time, the streak, and next_step: "
-        "what the student should do now, with a sentence to relay (next_step.message).",
+        "Every chapter's status, quiz score and reading time, where the student left off "
+        "(resume: the section opened last), the streak, and next_step: what the student "
+        "should do now (such as continue_reading at a section), with a sentence to relay "
+        "(next_step.message).",
         NoArguments,
         "learning.ProgressReport",
         lambda student, _: progress.progress_overview(student),
@@ -232,7 +234,9 @@ TOOLS = [
         "get_streak",
         "Get the learning streak",
         "The student's streak of active days: current and longest, whether today counts "
-        "yet, whether it is at risk (and when the local day ends), and the next milestone.",
+        "yet, whether it is at risk (and when the local day ends), the streak freezes held "
+        "and the days they covered (each covers a missed day by itself; freeze_message is a "
+        "sentence to relay), and the next milestone.",
         NoArguments,
         "learning.Streak",
         lambda student, _: progress.current_streak(student),

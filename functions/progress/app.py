@@ -1,6 +1,6 @@
 """ProgressFunction: progress through the course, reading time, the streak."""
 
-from companion.deps import Student
+from companion.deps import Student, StudentWithProgress
 from companion.schemas.requests import ReadingTime
 from companion.services import progress
 from companion.web import create_app, documented, lambda_handler
@@ -16,7 +16,7 @@ app = create_app(
     summary="All six chapters' progress, your streak and the next step.",
 )
 @documented("learning.ProgressReport", "Your progress.", 401)
-async def get_progress(student: Student):
+async def get_progress(student: StudentWithProgress):
     return progress.progress_overview(student)
 
 

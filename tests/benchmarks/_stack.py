@@ -285,9 +285,13 @@ def passing_answers(quiz_id: str) -> dict[str, Any]:
     return answers
 
 
-def first_section_id(chapter_id: str) -> str:
+def section_ids(chapter_id: str) -> list[str]:
     chapter = json.loads((CONTENT_DIR / "chapters" / f"{chapter_id}.json").read_text())
-    return chapter["sections"][0]["section_id"]
+    return [section["section_id"] for section in chapter["sections"]]
+
+
+def first_section_id(chapter_id: str) -> str:
+    return section_ids(chapter_id)[0]
 
 
 # --- figures -----------------------------------------------------------------------------

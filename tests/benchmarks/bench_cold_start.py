@@ -380,7 +380,8 @@ def main() -> None:
     options = parser.parse_args()
     build_dir = options.build_dir or sam_build(_stack.WORK_DIR / "sam-build")
 
-    stack = _stack.start_stack("companion_bench_cold")
+    # A database of this run's own: other checkouts on the same server run this too.
+    stack = _stack.start_stack(f"companion_bench_cold_{os.getpid()}")
     try:
         student = _stack.register_student(wait_for_auth_seconds=600)
         all_targets = targets(student)

@@ -731,11 +731,13 @@ def add_learning_rows(student_id: str) -> None:
         conn.execute(
             """
             INSERT INTO chapter_progress (student_id, chapter_id, completion_status, quiz_score,
-                                          time_spent_minutes, last_accessed_at, completed_at)
+                                          time_spent_minutes, last_accessed_at, completed_at,
+                                          last_section_id, last_section_opened_at)
             VALUES (%s, '01-intro-genai', 'completed', 85.50, 42,
-                    '2026-03-01T10:00:00Z', '2026-03-01T10:30:00Z'),
+                    '2026-03-01T10:00:00Z', '2026-03-01T10:30:00Z', NULL, NULL),
                    (%s, '02-how-llms-work', 'in_progress', NULL, 5,
-                    '2026-03-02T09:00:00Z', NULL)
+                    '2026-03-02T09:00:00Z', NULL,
+                    '02-tokens-and-embeddings', '2026-03-02T09:00:00Z')
             """,
             (student_id, student_id),
         )
@@ -754,7 +756,8 @@ def add_learning_rows(student_id: str) -> None:
         )
         conn.execute(
             "UPDATE streaks SET current_streak = 2, longest_streak = 4,"
-            " last_activity_date = '2026-03-02' WHERE student_id = %s",
+            " last_activity_date = '2026-03-02', freezes_held = 1, active_run = 1,"
+            " freezes_used = '{2026-03-01,2026-02-20}' WHERE student_id = %s",
             (student_id,),
         )
 
@@ -785,6 +788,10 @@ def test_export_returns_every_row_held_about_the_student_and_never_the_hash():
     assert done["completed_at"] == "2026-03-01T10:30:00Z"
     assert progress["02-how-llms-work"]["quiz_score"] is None
     assert progress["02-how-llms-work"]["completed_at"] is None
+    # Where the student left off in each chapter.
+    assert progress["02-how-llms-work"]["last_section_id"] == "02-tokens-and-embeddings"
+    assert progress["02-how-llms-work"]["last_section_opened_at"] == "2026-03-02T09:00:00Z"
+    assert done["last_section_id"] is None and done["last_section_opened_at"] is None
 
     [attempt] = body["quiz_attempts"]
     with database() as conn:
@@ -809,6 +816,9 @@ def test_export_returns_every_row_held_about_the_student_and_never_the_hash():
         "longest_streak": 4,
         "last_activity_date": "2026-03-02",
         "timezone": "UTC",
+        "freezes_held": 1,
+        "freezes_used": ["2026-03-01", "2026-02-20"],
+        "active_run": 1,
     }
     assert date.fromisoformat(body["streak"]["last_activity_date"])
 

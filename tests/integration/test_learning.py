@@ -221,25 +221,37 @@ def test_yesterdays_activity_is_at_risk_and_today_extends_it(new_student, sql):
     assert after["milestone_message"] == "Great start! 3 days in a row!"
 
 
-def _parallel(calls):
-    """Run (api, method, path, body, headers) calls at once, each in its own emulated
-    Lambda instance with its own connection, as concurrent Lambdas would."""
+def at_once(requests):
+    """Run zero-argument requests at once, each in its own emulated Lambda instance with its
+    own connection, as concurrent Lambdas would."""
     import asyncio
 
     from companion import db
 
-    def run(index_call):
-        index, (api, path, body, headers) = index_call
+    def run(index_request):
+        index, request = index_request
         asyncio.set_event_loop(asyncio.new_event_loop())
         token = db.lambda_instance.set(1000 + index)
         try:
-            return api.post(path, body, headers=headers)
+            return request()
         finally:
             db.close()
             db.lambda_instance.reset(token)
 
-    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
-        return list(pool.map(run, enumerate(calls)))
+    with ThreadPoolExecutor(max_workers=len(requests)) as pool:
+        return list(pool.map(run, enumerate(requests)))
+
+
+def _parallel(calls):
+    """POST (api, path, body, headers) calls at once."""
+    return at_once(
+        [
+            lambda api=api, path=path, body=body, headers=headers: api.post(
+                path, body, headers=headers
+            )
+            for api, path, body, headers in calls
+        ]
+    )
 
 
 def test_concurrent_submissions_lose_nothing(new_student, sql):

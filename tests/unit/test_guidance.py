@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 
 import pytest
@@ -134,3 +135,79 @@ def test_every_chapter_completed_is_the_end_of_the_course(can_open):
         "section_ids": [],
         "message": "You have completed all 6 chapters: congratulations!",
     }
+
+
+def left_off(number: int, section: str, **changes) -> ChapterStep:
+    """A chapter under way whose section `section` (of a, b, c) was opened last."""
+    return chapter(
+        number,
+        "in_progress",
+        last_section_id=f"0{number}-c",
+        opened_section_id=f"0{number}-{section}",
+        opened_section_title=f"Section {section.upper()}",
+        **changes,
+    )
+
+
+def test_a_chapter_left_mid_way_continues_at_the_section_last_opened():
+    assert next_step([chapter(1, "completed"), left_off(2, "b")]) == {
+        "action": "continue_reading",
+        "chapter_id": "02-chapter",
+        "quiz_id": "02-quiz",
+        "section_ids": ["02-b"],
+        "message": "Pick up Chapter 2, 'Title 2', where you left off: carry on with 'Section B'.",
+    }
+
+
+def test_a_chapter_read_to_its_last_section_asks_for_the_quiz():
+    assert next_step([left_off(1, "c")])["action"] == "take_quiz"
+
+
+@pytest.mark.parametrize(
+    "attempt",
+    [
+        {"latest_attempt_passed": True},
+        # The attempts were pruned: the best score kept by progress still says it was tried.
+        {"best_score": 40.0},
+    ],
+)
+def test_once_the_quiz_was_tried_reading_on_is_not_the_next_step(attempt):
+    assert next_step([left_off(1, "a", **attempt)])["action"] == "take_quiz"
+
+
+def test_a_failed_attempt_sends_to_review_even_mid_chapter():
+    step = next_step(
+        [
+            left_off(
+                1,
+                "a",
+                latest_attempt_passed=False,
+                latest_review_sections=[review(1, "01-b", "B")],
+            )
+        ]
+    )
+    assert (step["action"], step["section_ids"]) == ("review", ["01-b"])
+
+
+def test_a_locked_chapter_left_mid_way_asks_for_an_upgrade():
+    steps = [chapter(n, "completed") for n in (1, 2, 3)] + [left_off(4, "a")]
+    assert next_step(steps)["action"] == "upgrade"
+
+
+def one_sentence(text: str) -> bool:
+    return text[-1] in ".!?" and re.search(r"[.!?]\s", text[:-1]) is None and "\n" not in text
+
+
+def test_every_message_is_one_sentence():
+    sections = [review(1, "01-a", "What is Generative AI?"), review(1, "01-b", "B")]
+    situations = [
+        [chapter(1)],
+        [chapter(1, "in_progress")],
+        [left_off(1, "a")],
+        [chapter(1, "in_progress", latest_attempt_passed=False, latest_review_sections=sections)],
+        [chapter(n, "completed") for n in (1, 2, 3)] + [chapter(4)],
+        [chapter(n, "completed") for n in range(1, 7)],
+    ]
+    messages = [next_step(steps)["message"] for steps in situations]
+    assert len(set(messages)) == len(situations)
+    assert all(one_sentence(message) for message in messages), messages

@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, available_timezones
@@ -5,13 +6,18 @@ from zoneinfo import ZoneInfo, available_timezones
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from test_guidance import one_sentence
 
 from companion.domain.streaks import (
+    FREEZE_EVERY,
+    FREEZES_LISTED,
+    MAX_FREEZES_HELD,
     MILESTONES,
     StreakState,
     is_valid_timezone,
     local_date,
     streak_after_activity,
+    streak_after_missed_days,
     streak_view,
 )
 
@@ -94,19 +100,21 @@ def day_ends_at(now: datetime, zone_name: str) -> datetime:
 
 def test_first_activity_starts_a_streak_of_one():
     state = streak_after_activity(NEW, date(2026, 3, 1))
-    assert state == StreakState(1, 1, date(2026, 3, 1))
+    assert state == StreakState(1, 1, date(2026, 3, 1), active_run=1)
 
 
 def test_consecutive_days_grow_the_streak_and_the_record():
     state = NEW
     for day in range(1, 5):
         state = streak_after_activity(state, date(2026, 3, day))
-    assert state == StreakState(4, 4, date(2026, 3, 4))
+    assert state == StreakState(4, 4, date(2026, 3, 4), active_run=4)
 
 
 def test_a_missed_day_resets_to_one_but_keeps_the_record():
-    state = StreakState(5, 5, date(2026, 3, 5))
-    assert streak_after_activity(state, date(2026, 3, 7)) == StreakState(1, 5, date(2026, 3, 7))
+    state = StreakState(5, 5, date(2026, 3, 5), active_run=5)
+    assert streak_after_activity(state, date(2026, 3, 7)) == StreakState(
+        1, 5, date(2026, 3, 7), active_run=1
+    )
 
 
 def test_same_day_activity_changes_nothing():
@@ -116,10 +124,12 @@ def test_same_day_activity_changes_nothing():
 
 def test_an_earlier_local_date_after_moving_west_counts_as_the_same_day():
     # Active on 6 March in Tokyo, then a few hours later it is still 5 March in Los Angeles.
-    state = StreakState(3, 3, date(2026, 3, 6))
+    state = StreakState(3, 3, date(2026, 3, 6), active_run=3)
     assert streak_after_activity(state, date(2026, 3, 5)) == state
     # ... and the next day there continues the streak instead of breaking it.
-    assert streak_after_activity(state, date(2026, 3, 7)) == StreakState(4, 4, date(2026, 3, 7))
+    assert streak_after_activity(state, date(2026, 3, 7)) == StreakState(
+        4, 4, date(2026, 3, 7), active_run=4
+    )
 
 
 def test_streak_crosses_month_and_year_ends():
@@ -138,30 +148,58 @@ def test_local_date_uses_the_students_zone():
     )
 
 
-def runs_of_consecutive_days(days: set[date]) -> list[int]:
-    runs, length, previous = [], 0, None
-    for day in sorted(days):
-        length = length + 1 if previous and day - previous == timedelta(days=1) else 1
-        runs.append(length)
-        previous = day
-    return runs
+def day_by_day(days: set[date]) -> StreakState:
+    """The rule read one calendar day at a time, from the first active day to the last: an
+    independent statement of it to check streak_after_activity's date arithmetic against."""
+    current = longest = run = held = 0
+    used: list[date] = []
+    kept_yesterday = active_yesterday = False
+    day = min(days)
+    while day <= max(days):
+        if day in days:
+            current = current + 1 if kept_yesterday else 1
+            run = run + 1 if active_yesterday else 1
+            if run % FREEZE_EVERY == 0:
+                held = min(MAX_FREEZES_HELD, held + 1)
+            longest = max(longest, current)
+            kept_yesterday = active_yesterday = True
+        elif held:
+            held -= 1
+            used.insert(0, day)
+            kept_yesterday, active_yesterday = True, False
+        else:
+            kept_yesterday = active_yesterday = False
+        day += timedelta(days=1)
+    return StreakState(current, longest, max(days), held, tuple(used[:FREEZES_LISTED]), run)
 
 
-@settings(deadline=None)  # the first calls load zone data
-@given(st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 4, 1)), min_size=1))
-def test_in_one_zone_the_streak_is_the_run_of_days_ending_at_the_last_one(days):
-    state = NEW
+def active_on(days, state=NEW) -> StreakState:
     for day in sorted(days):
         state = streak_after_activity(state, day)
         state = streak_after_activity(state, day)  # a second activity the same day
-    runs = runs_of_consecutive_days(days)
-    assert state.current_streak == runs[-1]
-    assert state.longest_streak == max(runs)
-    assert state.last_activity_date == max(days)
+    return state
+
+
+@settings(deadline=None)
+@given(st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 6, 1)), min_size=1))
+def test_in_one_zone_the_streak_is_the_rule_read_day_by_day(days):
+    assert active_on(days) == day_by_day(days)
+
+
+# A few weeks, so that runs long enough to earn freezes are common.
+weeks_of_instants = st.datetimes(
+    min_value=datetime(2026, 1, 1), max_value=datetime(2026, 3, 15), timezones=st.just(UTC)
+)
 
 
 @settings(deadline=None)  # the first calls load zone data
-@given(st.lists(st.tuples(instants, st.sampled_from(ZONES)), min_size=1, max_size=40))
+@given(
+    st.lists(
+        st.tuples(st.one_of(instants, weeks_of_instants), st.sampled_from(ZONES)),
+        min_size=1,
+        max_size=60,
+    )
+)
 def test_any_activity_in_any_zones_keeps_the_streak_consistent(activities):
     state = NEW
     for moment, zone_name in sorted(activities):
@@ -170,14 +208,22 @@ def test_any_activity_in_any_zones_keeps_the_streak_consistent(activities):
         state = streak_after_activity(state, today)
         assert 1 <= state.current_streak <= state.longest_streak
         assert state.longest_streak >= before.longest_streak
+        assert 0 <= state.freezes_held <= MAX_FREEZES_HELD
+        assert len(state.freezes_used) <= FREEZES_LISTED
+        assert list(state.freezes_used) == sorted(set(state.freezes_used), reverse=True)
         assert streak_after_activity(state, today) == state
         last = before.last_activity_date
         if last is not None and today <= last:
             assert state == before  # a zone change that moves the date back breaks nothing
-        elif last is not None and today - last > timedelta(days=1):
+            continue
+        assert state.last_activity_date == today
+        missed = (today - before.kept_through).days - 1 if last is not None else 0
+        spent = state.freezes_used[: min(missed, before.freezes_held)]
+        assert all(before.kept_through < day < today for day in spent)
+        if last is not None and missed <= before.freezes_held:
+            assert state.current_streak == before.current_streak + 1  # kept, and counted
+        else:
             assert state.current_streak == 1
-        elif last is not None:
-            assert state.current_streak == before.current_streak + 1
 
 
 # --- streak_view -------------------------------------------------------------------------
@@ -197,6 +243,9 @@ def test_view_of_a_new_student():
         "milestone_message": None,
         "at_risk": False,
         "day_ends_at": "2026-03-11T00:00:00+00:00",
+        "freezes_held": 0,
+        "freezes_used": [],
+        "freeze_message": None,
     }
 
 
@@ -319,15 +368,19 @@ def test_day_ends_at_is_where_the_local_date_next_changes(zone_and_now):
     st.integers(0, 40),
     st.integers(0, 40),
     st.dates(min_value=date(2026, 2, 1), max_value=date(2026, 3, 20)),
+    st.integers(0, MAX_FREEZES_HELD),
     zone_and_instant,
 )
-def test_view_fields_agree_with_each_other(current, extra, last, zone_and_now):
+def test_view_fields_agree_with_each_other(current, extra, last, held, zone_and_now):
     zone_name, now = zone_and_now
-    state = StreakState(current, current + extra, last)
+    state = StreakState(current, current + extra, last, freezes_held=held if current else 0)
     view = streak_view(state, now, zone_name)
     assert view["current_streak"] in (0, current)
     assert view["current_streak"] <= view["longest_streak"]
-    assert view["at_risk"] == (view["current_streak"] > 0 and not view["active_today"])
+    assert view["at_risk"] == (
+        view["current_streak"] > 0 and not view["active_today"] and view["freezes_held"] == 0
+    )
+    assert len(view["freezes_used"]) == state.freezes_held - view["freezes_held"]
     if view["next_milestone"] is None:
         assert view["current_streak"] >= max(MILESTONES)
     else:
@@ -367,3 +420,226 @@ def test_iana_names_are_valid(name):
 )
 def test_other_names_are_not(name):
     assert not is_valid_timezone(name)
+
+
+# --- freezes -----------------------------------------------------------------------------
+
+
+def days_from(first: date, *offsets: int) -> list[date]:
+    return [first + timedelta(days=offset) for offset in offsets]
+
+
+MONDAY = date(2026, 3, 2)
+
+
+def test_seven_active_days_in_a_row_earn_a_freeze_and_two_at_most_are_held():
+    state = active_on(days_from(MONDAY, *range(6)))
+    assert state.freezes_held == 0
+    state = active_on(days_from(MONDAY, 6), state)
+    assert (state.current_streak, state.freezes_held) == (7, 1)
+    state = active_on(days_from(MONDAY, *range(7, 14)), state)
+    assert (state.current_streak, state.freezes_held) == (14, 2)
+    state = active_on(days_from(MONDAY, *range(14, 28)), state)
+    assert (state.current_streak, state.freezes_held) == (28, MAX_FREEZES_HELD)
+
+
+def test_a_missed_day_spends_a_freeze_and_the_streak_survives_without_counting_it():
+    state = active_on(days_from(MONDAY, *range(7)))  # one freeze earned on Sunday
+    after = streak_after_activity(state, MONDAY + timedelta(days=8))  # Monday 9 missed
+    assert after.current_streak == 8  # kept, but the frozen day is not an active one
+    assert after.freezes_held == 0
+    assert after.freezes_used == (date(2026, 3, 9),)
+    assert after.longest_streak == 8
+
+
+def test_two_missed_days_need_two_freezes():
+    two_held = active_on(days_from(MONDAY, *range(14)))
+    assert two_held.freezes_held == 2
+    survived = streak_after_activity(two_held, MONDAY + timedelta(days=16))
+    assert survived.current_streak == 15
+    assert survived.freezes_used == (date(2026, 3, 17), date(2026, 3, 16))
+    assert survived.freezes_held == 0
+
+    one_held = active_on(days_from(MONDAY, *range(7)))
+    broken = streak_after_activity(one_held, MONDAY + timedelta(days=9))
+    # The freeze covered the first missed day; the second ended the streak.
+    assert broken.current_streak == 1 and broken.longest_streak == 7
+    assert broken.freezes_used == (date(2026, 3, 9),) and broken.freezes_held == 0
+
+
+def test_a_freeze_earned_and_spent_in_the_same_week():
+    # Active from Thursday 26 February to Wednesday 4 March: the seventh day earns a freeze;
+    # Thursday 5 March is missed and Friday's activity spends it, all in the week of 2 March.
+    state = active_on(days_from(date(2026, 2, 26), *range(7)))
+    assert state.freezes_held == 1 and state.last_activity_date == date(2026, 3, 4)
+    state = streak_after_activity(state, date(2026, 3, 6))
+    assert state.freezes_used == (date(2026, 3, 5),) and state.freezes_held == 0
+    assert state.current_streak == 8
+    view = streak_view(state, datetime(2026, 3, 6, 18, 0, tzinfo=UTC), "UTC")
+    assert view["current_streak"] == 8 and view["freezes_used"] == ["2026-03-05"]
+
+
+def test_a_frozen_day_ends_the_run_that_earns_the_next_freeze():
+    state = active_on(days_from(MONDAY, *range(7), *range(8, 14)))  # 7 days, a freeze, 6 days
+    assert state.freezes_held == 0 and state.active_run == 6 and state.current_streak == 13
+    state = active_on(days_from(MONDAY, 14), state)
+    assert state.freezes_held == 1 and state.active_run == 7
+
+
+def test_milestones_count_frozen_days_as_kept_not_as_active():
+    state = active_on(days_from(MONDAY, *range(13)))  # 13 active days, one freeze held
+    state = streak_after_activity(state, MONDAY + timedelta(days=14))  # day 14 missed
+    view = streak_view(state, datetime(2026, 3, 16, 9, 0, tzinfo=UTC), "UTC")
+    assert view["current_streak"] == 14
+    assert view["milestone_message"] == MILESTONES[14]
+    assert view["next_milestone"] == 30
+
+
+def test_only_the_last_ten_spent_dates_are_kept_newest_first():
+    state, day = NEW, MONDAY
+    for _ in range(12):  # seven active days, one missed, twelve times over
+        state = active_on(days_from(day, *range(7)), state)
+        day += timedelta(days=8)
+    state = streak_after_activity(state, day)
+    assert len(state.freezes_used) == FREEZES_LISTED
+    assert state.freezes_used[0] == day - timedelta(days=1)
+    assert list(state.freezes_used) == sorted(state.freezes_used, reverse=True)
+    assert state.current_streak == 7 * 12 + 1
+
+
+@pytest.mark.parametrize(
+    ("zone_name", "before", "after", "frozen"),
+    [
+        # Spring forward: the missed Sunday is 23 hours long; still one whole day.
+        (
+            "America/New_York",
+            datetime(2026, 3, 8, 4, 59, tzinfo=UTC),  # Saturday 7 March 23:59 EST
+            datetime(2026, 3, 9, 4, 1, tzinfo=UTC),  # Monday 9 March 00:01 EDT
+            ["2026-03-08"],
+        ),
+        # Fall back: the missed Sunday is 25 hours long; still one day.
+        (
+            "America/New_York",
+            datetime(2026, 11, 1, 3, 59, tzinfo=UTC),  # Saturday 31 October 23:59 EDT
+            datetime(2026, 11, 2, 5, 1, tzinfo=UTC),  # Monday 2 November 00:01 EST
+            ["2026-11-01"],
+        ),
+        # Lord Howe moves its clocks by 30 minutes.
+        (
+            "Australia/Lord_Howe",
+            datetime(2026, 4, 4, 12, 59, tzinfo=UTC),  # Saturday 4 April 23:59 +11:00
+            datetime(2026, 4, 5, 13, 31, tzinfo=UTC),  # Monday 6 April 00:01 +10:30
+            ["2026-04-05"],
+        ),
+        # Kathmandu is UTC+05:45: two UTC days apart, but three local ones (two missed).
+        (
+            "Asia/Kathmandu",
+            datetime(2026, 3, 1, 18, 14, tzinfo=UTC),  # Sunday 1 March 23:59
+            datetime(2026, 3, 3, 18, 16, tzinfo=UTC),  # Wednesday 4 March 00:01
+            ["2026-03-03", "2026-03-02"],
+        ),
+        # Chatham, UTC+13:45 in summer.
+        (
+            "Pacific/Chatham",
+            datetime(2026, 1, 10, 10, 14, tzinfo=UTC),  # Saturday 10 January 23:59
+            datetime(2026, 1, 11, 10, 16, tzinfo=UTC),  # Monday 12 January 00:01
+            ["2026-01-11"],
+        ),
+    ],
+)
+def test_freezes_cover_whole_local_days_across_clock_changes_and_odd_offsets(
+    zone_name, before, after, frozen
+):
+    state = active_on([local_date(before, zone_name)])
+    state = replace(state, current_streak=9, longest_streak=9, freezes_held=2, active_run=9)
+    state = streak_after_activity(state, local_date(after, zone_name))
+    assert [day.isoformat() for day in state.freezes_used] == frozen
+    assert state.current_streak == 10 and state.freezes_held == 2 - len(frozen)
+
+
+@st.composite
+def activity_around_a_clock_change(draw):
+    """Instants within a few weeks of a zone's offset change, several a day, some days none."""
+    zone_name = draw(st.sampled_from(TRICKY_ZONES))
+    changes = offset_changes(zone_name) or [datetime(2020, 1, 1, tzinfo=UTC)]
+    change = draw(st.sampled_from(changes))
+    seconds = st.integers(min_value=-21 * 86400, max_value=7 * 86400)
+    moments = draw(st.lists(seconds, min_size=1, max_size=80))
+    return zone_name, sorted(change + timedelta(seconds=s) for s in moments)
+
+
+@settings(max_examples=200, deadline=None)
+@given(activity_around_a_clock_change())
+def test_around_clock_changes_the_streak_is_the_rule_read_day_by_local_day(zone_and_moments):
+    zone_name, moments = zone_and_moments
+    state = NEW
+    for moment in moments:
+        state = streak_after_activity(state, local_date(moment, zone_name))
+    assert state == day_by_day({local_date(moment, zone_name) for moment in moments})
+
+
+@settings(deadline=None)
+@given(
+    st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 4, 1)), min_size=1),
+    st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 5, 1))),
+)
+def test_reads_in_between_spend_freezes_but_change_no_outcome(active_days, read_days):
+    """Spending at a read (GET /v1/streak) or at the next activity gives the same streak."""
+    without_reads = active_on(active_days)
+    state = NEW
+    for day in sorted(active_days | read_days):
+        if day in active_days:
+            state = streak_after_activity(state, day)
+        else:
+            state = streak_after_missed_days(state, day)
+    end = max(active_days | read_days)
+    assert state == streak_after_missed_days(without_reads, end)
+    now = datetime.combine(end, time(12), tzinfo=UTC)
+    assert streak_view(state, now, "UTC") == streak_view(without_reads, now, "UTC")
+
+
+def test_a_read_after_a_missed_day_spends_the_freeze_and_says_so():
+    state = active_on(days_from(MONDAY, *range(8)))  # 8 days to Monday 9 March, 1 freeze
+    now = datetime(2026, 3, 11, 8, 0, tzinfo=UTC)  # Wednesday: Tuesday was missed
+    view = streak_view(state, now, "UTC")
+    assert view["current_streak"] == 8 and view["freezes_held"] == 0
+    assert view["freezes_used"] == ["2026-03-10"]
+    assert view["at_risk"] is True  # no freeze left to cover today
+    assert view["freeze_message"] == (
+        "A streak freeze covered Tuesday 10 March, so your 8-day streak is still alive."
+    )
+
+
+def test_a_held_freeze_takes_the_risk_out_of_today():
+    state = active_on(days_from(MONDAY, *range(7)))  # to Sunday 8 March, 1 freeze held
+    view = streak_view(state, datetime(2026, 3, 9, 20, 0, tzinfo=UTC), "UTC")
+    assert view["active_today"] is False and view["current_streak"] == 7
+    assert view["at_risk"] is False
+    assert view["freeze_message"] == (
+        "You hold 1 streak freeze, so missing today would not end your 7-day streak."
+    )
+    on_the_day = streak_view(state, datetime(2026, 3, 8, 20, 0, tzinfo=UTC), "UTC")
+    assert on_the_day["freeze_message"] == (
+        "7 active days in a row: you hold 1 streak freeze, so a missed day will not end your "
+        "streak."
+    )
+
+
+def test_a_streak_that_ran_out_of_freezes_is_over():
+    state = active_on(days_from(MONDAY, *range(7)))  # 1 freeze, last active Sunday 8 March
+    view = streak_view(state, datetime(2026, 3, 11, 8, 0, tzinfo=UTC), "UTC")  # Wednesday
+    assert view["current_streak"] == 0 and view["at_risk"] is False
+    assert view["freezes_used"] == ["2026-03-09"] and view["freezes_held"] == 0
+    assert view["freeze_message"] is None
+
+
+@settings(deadline=None)
+@given(
+    st.sets(st.dates(min_value=date(2020, 1, 1), max_value=date(2020, 3, 1)), min_size=1),
+    st.integers(0, 6),
+    st.sampled_from(TRICKY_ZONES),
+)
+def test_every_freeze_message_is_one_sentence(days, days_later, zone_name):
+    now = datetime.combine(max(days) + timedelta(days=days_later), time(12), tzinfo=UTC)
+    message = streak_view(active_on(days), now, zone_name)["freeze_message"]
+    assert message is None or one_sentence(message)

@@ -336,4 +336,6 @@ def _plain_value(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, list):  # e.g. the local dates a streak freeze was spent on
+        return [_plain_value(item) for item in value]
     return value

@@ -13,7 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from companion import db
 from companion.domain.access import can_open, effective_tier
 from companion.errors import Unauthorized
-from companion.repositories import streaks, students
+from companion.repositories import progress, streaks, students
 from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
 from companion.settings import get_settings
@@ -36,9 +36,16 @@ class CurrentStudent:
 
     @property
     def streak(self) -> dict[str, Any] | None:
-        """The streak row as read with the caller (current_streak, longest_streak,
-        last_activity_date, timezone), or None."""
+        """The streak row as read with the caller (repositories.streaks.COLUMNS), or None."""
         return self.profile.get("streak")
+
+    @property
+    def progress(self) -> dict[str, dict[str, Any]]:
+        """The caller's chapter_progress rows by chapter id: as read with the caller
+        (StudentWithProgress), else read now."""
+        if "progress" not in self.profile:
+            self.profile["progress"] = db.run(lambda conn: progress.for_student(conn, self.id))
+        return self.profile["progress"]
 
     def counted_today(self) -> bool:
         """Whether activity now is already counted in the streak (as read with the caller):
@@ -46,27 +53,43 @@ class CurrentStudent:
         return streaks.counts_today(self.streak)
 
 
-async def current_student(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> CurrentStudent:
-    """The caller, from a valid token for the REST API (one from /auth/login, or one issued
-    through OAuth for this resource) whose student still exists (read fresh: a premium
-    plan that expired, or a deleted account, takes effect at once)."""
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def _caller(request: Request, credentials, with_progress: bool) -> CurrentStudent:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthorized("Please log in: this request needs an access token.")
     audiences = [get_settings().jwt_audience, rest_resource(base_url(request))]
-    return student_from_token(credentials.credentials, audiences)
+    return student_from_token(credentials.credentials, audiences, with_progress=with_progress)
 
 
-def student_from_token(token: str, audiences: list[str]) -> CurrentStudent:
+async def current_student(request: Request, credentials: Credentials) -> CurrentStudent:
+    """The caller, from a valid token for the REST API (one from /auth/login, or one issued
+    through OAuth for this resource) whose student still exists (read fresh: a premium
+    plan that expired, or a deleted account, takes effect at once)."""
+    return _caller(request, credentials, with_progress=False)
+
+
+async def current_student_with_progress(
+    request: Request, credentials: Credentials
+) -> CurrentStudent:
+    """The caller as current_student, with their chapter_progress rows read in the same
+    query: for the routes that record a visit or report progress."""
+    return _caller(request, credentials, with_progress=True)
+
+
+def student_from_token(
+    token: str, audiences: list[str], *, with_progress: bool = False
+) -> CurrentStudent:
     """The student a valid token for one of `audiences` names; 401 otherwise."""
     subject = student_id_from_token(token, audiences)
     try:
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:
         raise Unauthorized("The access token is not valid. Please log in again.") from exc
-    profile = db.run(lambda conn: students.get_with_streak(conn, student_id))
+    profile = db.run(
+        lambda conn: students.get_with_streak(conn, student_id, with_progress=with_progress)
+    )
     if profile is None:
         raise Unauthorized("This account no longer exists. Please register again.")
     tier = effective_tier(
@@ -76,6 +99,7 @@ def student_from_token(token: str, audiences: list[str]) -> CurrentStudent:
 
 
 Student = Annotated[CurrentStudent, Depends(current_student)]
+StudentWithProgress = Annotated[CurrentStudent, Depends(current_student_with_progress)]
 
 
 def client_address(request: Request) -> str | None:

@@ -14,6 +14,7 @@ from companion.domain.content_models import Chapter, Quiz
 from companion.domain.grading import InvalidAnswers, grade_quiz
 from companion.domain.review import review_sections_of
 from companion.domain.streaks import streak_view
+from companion.domain.visits import visit_is_news
 from companion.errors import IdempotencyKeyReused, InvalidInput, Unauthorized
 from companion.formats import number
 from companion.repositories import attempts, progress, streaks, students
@@ -51,6 +52,33 @@ def record_activity(student, write: Callable[[Any], T | None]) -> T:
         return result
 
     return db.run(write_and_advance, transaction=not student.counted_today())
+
+
+def record_visit(student, chapter_id: str, section_id: str | None = None) -> None:
+    """A read of a chapter, or of one of its sections (which becomes where the student left
+    off), as progress and activity; no write at all when it teaches the database nothing new
+    (decided from the rows read with the caller: domain.visits)."""
+    if visit_is_news(
+        student.progress, chapter_id, section_id, student.counted_today(), datetime.now(UTC)
+    ):
+        record_activity(
+            student, lambda conn: progress.touch_chapter(conn, student.id, chapter_id, section_id)
+        )
+
+
+def settled_streak(student) -> dict[str, Any] | None:
+    """The caller's streak row as read with them; when a whole day was missed while a freeze
+    is held, the freezes it spends are written first (under the row's lock, so concurrent
+    reads spend a freeze once) and the row returned is the one written."""
+    if not streaks.freezes_to_spend(student.streak):
+        return student.streak
+
+    def spend(conn):
+        if not students.lock_for_writing(conn, student.id):  # the lock order of writes
+            raise _account_gone()
+        return streaks.spend_freezes(conn, student.id)
+
+    return db.run(spend, transaction=True)
 
 
 def submit_quiz_attempt(

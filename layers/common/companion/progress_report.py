@@ -1,4 +1,5 @@
-"""GET /v1/progress: every chapter's progress, the streak and the next step, in one read."""
+"""GET /v1/progress (every chapter's progress, where the student left off, the streak and the
+next step) and GET /v1/streak, from the rows read with the caller plus one read."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from companion.domain.content_models import Chapter
 from companion.domain.guidance import ChapterStep, next_step
 from companion.domain.review import review_sections_of
 from companion.domain.streaks import streak_view
+from companion.domain.visits import sections_opened
 from companion.formats import iso, number
-from companion.repositories import attempts, progress, streaks
+from companion.learning import settled_streak
+from companion.repositories import attempts, streaks
 
 
 def chapter_entry(chapter: Chapter, row: dict[str, Any] | None) -> dict[str, Any]:
@@ -34,32 +37,52 @@ def percentage(completed: int, total: int) -> float:
     return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def progress_report(student, course) -> dict[str, Any]:
-    def read(conn):
-        return (
-            progress.for_student(conn, student.id),
-            attempts.latest_per_chapter(
-                conn, student.id, [chapter.chapter_id for chapter in course.chapters]
-            ),
-        )
+def resume_point(progress_rows: dict[str, dict[str, Any]], course) -> dict[str, Any] | None:
+    """The section opened most recently anywhere (one the course still has), or None."""
+    for row in sections_opened(progress_rows):
+        chapter = course.chapter(row["chapter_id"])
+        section = chapter.section(row["last_section_id"]) if chapter else None
+        if section is not None:
+            return {
+                "chapter_id": chapter.chapter_id,
+                "section_id": section.section_id,
+                "section_title": section.title,
+                "opened_at": iso(row["last_section_opened_at"]),
+            }
+    return None
 
-    rows, latest = db.run(read)
-    streak_row = student.streak  # read with the caller
+
+def streak_report(student) -> dict[str, Any]:
+    """The body of GET /v1/streak (freezes spent by the days missed are written first)."""
+    row = settled_streak(student)
+    timezone = (row or {}).get("timezone") or student.timezone
+    return streak_view(streaks.state_of(row), datetime.now(UTC), timezone)
+
+
+def progress_report(student, course) -> dict[str, Any]:
+    rows = student.progress  # read with the caller
+    latest = db.run(
+        lambda conn: attempts.latest_per_chapter(
+            conn, student.id, [chapter.chapter_id for chapter in course.chapters]
+        )
+    )
     entries = [chapter_entry(chapter, rows.get(chapter.chapter_id)) for chapter in course.chapters]
     completed = sum(entry["completion_status"] == "completed" for entry in entries)
     steps = []
     for chapter, entry in zip(course.chapters, entries, strict=True):
-        first = chapter.sections_in_order()[0]
+        sections = chapter.sections_in_order()
         attempt = latest.get(chapter.chapter_id)
         quiz = course.quiz_for(chapter.chapter_id)
+        row = rows.get(chapter.chapter_id) or {}
+        opened = chapter.section(row.get("last_section_id") or "")
         steps.append(
             ChapterStep(
                 chapter_id=chapter.chapter_id,
                 chapter_number=chapter.chapter_number,
                 title=chapter.title,
                 quiz_id=quiz.quiz_id if quiz else None,
-                first_section_id=first.section_id,
-                first_section_title=first.title,
+                first_section_id=sections[0].section_id,
+                first_section_title=sections[0].title,
                 completion_status=entry["completion_status"],
                 can_open=student.may_open(chapter.access_tier),
                 latest_attempt_passed=attempt["passed"] if attempt else None,
@@ -68,14 +91,18 @@ def progress_report(student, course) -> dict[str, Any]:
                     if attempt
                     else []
                 ),
+                best_score=entry["quiz_score"],
+                last_section_id=sections[-1].section_id,
+                opened_section_id=opened.section_id if opened else None,
+                opened_section_title=opened.title if opened else None,
             )
         )
-    timezone = (streak_row or {}).get("timezone") or student.timezone
     return {
         "chapters": entries,
         "completed_chapters": completed,
         "total_chapters": len(entries),
         "progress_percentage": percentage(completed, len(entries)),
-        "streak": streak_view(streaks.state_of(streak_row), datetime.now(UTC), timezone),
+        "resume": resume_point(rows, course),
+        "streak": streak_report(student),
         "next_step": next_step(steps),
     }

@@ -24,7 +24,10 @@ Safety when cut off or repeated:
   archive dedupe by `id` (the primary key; an attempt is never modified after insert).
 
 Progress is untouched: chapter_progress already holds each chapter's best score and
-completion, so deleting old attempts never changes what the student sees there.
+completion, so deleting old attempts never changes what the student sees there. Where the
+student left off (the section last opened in each chapter) is on those rows too: one per
+chapter, nothing that grows, so nothing to prune; and the next step counts a best score as
+a tried quiz, so an attempt pruned away is never mistaken for none.
 """
 
 from __future__ import annotations

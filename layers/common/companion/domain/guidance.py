@@ -17,8 +17,20 @@ class ChapterStep:
     first_section_title: str
     completion_status: str  # "not_started" | "in_progress" | "completed"
     can_open: bool
-    latest_attempt_passed: bool | None  # None: no attempt yet
+    latest_attempt_passed: bool | None  # None: no attempt on record
     latest_review_sections: list[dict] = field(default_factory=list)
+    best_score: float | None = None  # kept by progress when old attempts are pruned
+    last_section_id: str = ""  # the chapter's final section
+    opened_section_id: str | None = None  # the section last opened in it
+    opened_section_title: str | None = None
+
+    @property
+    def quiz_attempted(self) -> bool:
+        return self.latest_attempt_passed is not None or self.best_score is not None
+
+    @property
+    def left_mid_chapter(self) -> bool:
+        return self.opened_section_id is not None and self.opened_section_id != self.last_section_id
 
 
 def _titles(sections: list[dict]) -> str:
@@ -58,6 +70,12 @@ def next_step(chapters: list[ChapterStep]) -> dict:
         message = (
             f"Chapter {chapter.chapter_number} is next: start '{chapter.title}' with "
             f"'{chapter.first_section_title}'."
+        )
+    elif chapter.left_mid_chapter and not chapter.quiz_attempted:
+        action = "continue_reading"
+        section_ids = [chapter.opened_section_id]
+        message = (
+            f"Pick up {name}, where you left off: carry on with '{chapter.opened_section_title}'."
         )
     else:
         action = "take_quiz"

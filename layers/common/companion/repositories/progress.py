@@ -13,9 +13,17 @@ from __future__ import annotations
 
 from typing import Any
 
-COLUMNS = """
-    chapter_id, completion_status, quiz_score, time_spent_minutes, last_accessed_at, completed_at
-"""
+COLUMN_NAMES = (
+    "chapter_id",
+    "completion_status",
+    "quiz_score",
+    "time_spent_minutes",
+    "last_accessed_at",
+    "completed_at",
+    "last_section_id",  # the section last opened in the chapter (where to resume)
+    "last_section_opened_at",
+)
+COLUMNS = ", ".join(COLUMN_NAMES)
 
 _STAMP_ACTIVE = """
     WITH active AS (
@@ -30,17 +38,37 @@ _STARTED = """
 """
 
 
-def touch_chapter(conn, student_id: str, chapter_id: str) -> dict[str, Any] | None:
+# The section pointer only moves forward in time: of two reads racing, the later one wins.
+_NEWER_SECTION = """
+    EXCLUDED.last_section_id IS NOT NULL
+    AND (chapter_progress.last_section_opened_at IS NULL
+         OR EXCLUDED.last_section_opened_at >= chapter_progress.last_section_opened_at)
+"""
+
+
+def touch_chapter(
+    conn, student_id: str, chapter_id: str, section_id: str | None = None
+) -> dict[str, Any] | None:
+    """A read of the chapter (or of one of its sections, which becomes where to resume)."""
     return conn.execute(
         f"""
         {_STAMP_ACTIVE}
-        INSERT INTO chapter_progress (student_id, chapter_id, completion_status, last_accessed_at)
-        SELECT id, %(chapter)s, 'in_progress', now() FROM active
+        INSERT INTO chapter_progress (student_id, chapter_id, completion_status, last_accessed_at,
+                                      last_section_id, last_section_opened_at)
+        SELECT id, %(chapter)s, 'in_progress', now(),
+               %(section)s::varchar, CASE WHEN %(section)s::varchar IS NOT NULL THEN now() END
+          FROM active
         ON CONFLICT (student_id, chapter_id) DO UPDATE
-           SET completion_status = {_STARTED}, last_accessed_at = now()
+           SET completion_status = {_STARTED},
+               last_accessed_at = now(),
+               last_section_id = CASE WHEN {_NEWER_SECTION} THEN EXCLUDED.last_section_id
+                                      ELSE chapter_progress.last_section_id END,
+               last_section_opened_at = CASE WHEN {_NEWER_SECTION}
+                                             THEN EXCLUDED.last_section_opened_at
+                                             ELSE chapter_progress.last_section_opened_at END
         RETURNING {COLUMNS}
         """,
-        {"student": student_id, "chapter": chapter_id},
+        {"student": student_id, "chapter": chapter_id, "section": section_id},
     ).fetchone()
 
 

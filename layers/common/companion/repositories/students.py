@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from companion.repositories import oauth, streaks
+from companion.repositories import oauth, progress, streaks
 
 PROFILE_COLUMNS = """
     id, email, full_name, timezone, subscription_tier, subscription_expires_at,
@@ -19,27 +19,55 @@ def get(conn, student_id: str) -> dict[str, Any] | None:
     ).fetchone()
 
 
-def get_with_streak(conn, student_id: str) -> dict[str, Any] | None:
-    """The profile with the student's streak row under "streak" (None when it has none):
-    what every authenticated request reads first, in one round trip."""
-    row = conn.execute(
-        """
-        SELECT s.id, s.email, s.full_name, s.timezone, s.subscription_tier,
-               s.subscription_expires_at, s.created_at, s.last_active_at,
-               k.current_streak, k.longest_streak, k.last_activity_date,
-               k.timezone AS streak_timezone, k.student_id AS streak_student
-          FROM students s LEFT JOIN streaks k ON k.student_id = s.id
-         WHERE s.id = %s
-        """,
-        (student_id,),
-    ).fetchone()
+# The streak's timezone is read under another name: the profile has one too.
+_STREAK_FIELDS = tuple(name for name in streaks.COLUMN_NAMES if name != "timezone")
+_CALLER = f"""
+    SELECT s.id, s.email, s.full_name, s.timezone, s.subscription_tier,
+           s.subscription_expires_at, s.created_at, s.last_active_at,
+           {", ".join(f"k.{name}" for name in _STREAK_FIELDS)},
+           k.timezone AS streak_timezone, k.student_id AS streak_student
+           {{progress_fields}}
+      FROM students s
+      LEFT JOIN streaks k ON k.student_id = s.id
+      {{progress_join}}
+     WHERE s.id = %s
+"""
+# The chapter_progress rows come as one array per column (at most one row per chapter), so
+# each value keeps its type; zipped back into rows below. The arrays are filled from the
+# same rows in the same order, so their n-th items are one row.
+_PROGRESS_FIELDS = progress.COLUMN_NAMES
+_PROGRESS_ARRAYS = ", ".join(f"array_agg(p.{name}) AS progress_{name}" for name in _PROGRESS_FIELDS)
+_CALLER_WITH_STREAK = _CALLER.format(progress_fields="", progress_join="")
+_CALLER_WITH_STREAK_AND_PROGRESS = _CALLER.format(
+    progress_fields=", progress.*",
+    progress_join=f"""
+      CROSS JOIN LATERAL (
+            SELECT {_PROGRESS_ARRAYS}
+              FROM chapter_progress p WHERE p.student_id = s.id
+      ) AS progress
+    """,
+)
+
+
+def get_with_streak(conn, student_id: str, *, with_progress: bool = False) -> dict[str, Any] | None:
+    """The profile with the student's streak row under "streak" (None when it has none) and,
+    `with_progress`, its chapter_progress rows under "progress" (by chapter id): what every
+    authenticated request reads first, in one round trip."""
+    query = _CALLER_WITH_STREAK_AND_PROGRESS if with_progress else _CALLER_WITH_STREAK
+    row = conn.execute(query, (student_id,)).fetchone()
     if row is None:
         return None
-    streak_fields = ("current_streak", "longest_streak", "last_activity_date")
-    streak = {name: row.pop(name) for name in streak_fields}
+    streak = {name: row.pop(name) for name in _STREAK_FIELDS}
     streak["timezone"] = row.pop("streak_timezone")
     has_streak = row.pop("streak_student") is not None
     row["streak"] = streak if has_streak else None
+    if with_progress:
+        columns = [row.pop(f"progress_{name}") or [] for name in _PROGRESS_FIELDS]
+        rows = (
+            dict(zip(_PROGRESS_FIELDS, values, strict=True))
+            for values in zip(*columns, strict=True)
+        )
+        row["progress"] = {entry["chapter_id"]: entry for entry in rows}
     return row
 
 
@@ -147,13 +175,8 @@ def export_rows(
     if student is None:
         return None
     chapter_progress = conn.execute(
-        """
-        SELECT chapter_id, completion_status, quiz_score, time_spent_minutes,
-               last_accessed_at, completed_at
-          FROM chapter_progress
-         WHERE student_id = %s
-         ORDER BY chapter_id
-        """,
+        f"SELECT {progress.COLUMNS} FROM chapter_progress WHERE student_id = %s"
+        " ORDER BY chapter_id",
         (student_id,),
     ).fetchall()
     quiz_attempts = conn.execute(

@@ -112,17 +112,38 @@ class Streak(Open):
     next_milestone: int | None
     milestone_message: str | None
     at_risk: bool = Field(
-        description="The streak ends unless the student is active before day_ends_at."
+        description="The streak ends unless the student is active before day_ends_at (no "
+        "freeze is held to cover today)."
     )
     day_ends_at: str = Field(description="The end of the student's local day, with its offset.")
+    freezes_held: int = Field(
+        description="Streak freezes held (0 to 2): each covers one whole day missed, spent "
+        "automatically; one is earned for every 7 active days in a row."
+    )
+    freezes_used: list[str] = Field(
+        description="The local dates (YYYY-MM-DD) a freeze was spent on, newest first, at most 10."
+    )
+    freeze_message: str | None = Field(
+        description="One friendly sentence about the freezes to relay (days they covered, one "
+        "earned, or the cover they give today), or null when there is nothing to say."
+    )
 
 
 class NextStep(Open):
-    action: Literal["course_complete", "upgrade", "review", "start_chapter", "take_quiz"]
+    action: Literal[
+        "course_complete", "upgrade", "review", "start_chapter", "continue_reading", "take_quiz"
+    ]
     chapter_id: str | None
     quiz_id: str | None
     section_ids: list[str]
     message: str = Field(description="One friendly sentence to relay to the student.")
+
+
+class ResumePoint(Open):
+    chapter_id: str
+    section_id: str
+    section_title: str
+    opened_at: str = Field(description="When the student last opened the section.")
 
 
 class ProgressReport(Open):
@@ -130,5 +151,9 @@ class ProgressReport(Open):
     completed_chapters: int
     total_chapters: int
     progress_percentage: float
+    resume: ResumePoint | None = Field(
+        description="The section the student opened most recently (where they left off); "
+        "null before any section was opened."
+    )
     streak: Streak
     next_step: NextStep

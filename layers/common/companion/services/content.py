@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from companion import cache, catalogue, db
+from companion import cache, catalogue, db, learning
 from companion.content_store import content_store
-from companion.deps import CurrentStudent
 from companion.errors import NotFound
-from companion.learning import record_activity
-from companion.repositories import progress
+
+if TYPE_CHECKING:  # the caller's type only: services do not depend on FastAPI
+    from companion.deps import CurrentStudent
 
 
 def list_chapters(student: CurrentStudent) -> dict[str, Any]:
@@ -29,9 +29,7 @@ def read_chapter(
     course = catalogue.course()
     chapter = course.openable_chapter(chapter_id, student.may_open)
     if record_visit:
-        record_activity(
-            student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
-        )
+        learning.record_visit(student, chapter.chapter_id)
     previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
     return {
         **course.raw_chapters[chapter_id],
@@ -43,14 +41,13 @@ def read_chapter(
 
 
 def read_section(student: CurrentStudent, chapter_id: str, section_id: str) -> dict[str, Any]:
-    """One section exactly as stored; records the visit to its chapter."""
+    """One section exactly as stored; records the visit to its chapter, and the section as
+    where the student left off."""
     chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
     section = chapter.section(section_id)
     if section is None:
         raise NotFound(f"Chapter '{chapter_id}' has no section '{section_id}'.")
-    record_activity(
-        student, lambda conn: progress.touch_chapter(conn, student.id, chapter.chapter_id)
-    )
+    learning.record_visit(student, chapter.chapter_id, section.section_id)
     return {"chapter_id": chapter.chapter_id, **section.model_dump()}
 
 

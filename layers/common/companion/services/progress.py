@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion import catalogue
-from companion.deps import CurrentStudent
-from companion.domain.streaks import streak_view
 from companion.learning import record_activity
-from companion.progress_report import chapter_entry, progress_report
-from companion.repositories import progress, streaks
+from companion.progress_report import chapter_entry, progress_report, streak_report
+from companion.repositories import progress
+
+if TYPE_CHECKING:  # the caller's type only: services do not depend on FastAPI
+    from companion.deps import CurrentStudent
 
 
 def progress_overview(student: CurrentStudent) -> dict[str, Any]:
@@ -28,7 +28,6 @@ def log_reading_time(student: CurrentStudent, chapter_id: str, minutes: int) -> 
 
 
 def current_streak(student: CurrentStudent) -> dict[str, Any]:
-    """The streak as it holds now (read with the caller, in the same round trip)."""
-    row = student.streak
-    timezone = (row or {}).get("timezone") or student.timezone
-    return streak_view(streaks.state_of(row), datetime.now(UTC), timezone)
+    """The streak as it holds now (read with the caller; freezes spent by missed days are
+    written first)."""
+    return streak_report(student)

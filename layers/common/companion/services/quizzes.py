@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from companion import catalogue, db
-from companion.deps import CurrentStudent
 from companion.domain.review import review_sections_of
 from companion.errors import InvalidInput, NotFound
 from companion.formats import number
 from companion.learning import submit_quiz_attempt
 from companion.repositories import attempts, progress
+
+if TYPE_CHECKING:  # the caller's type only: services do not depend on FastAPI
+    from companion.deps import CurrentStudent
 
 
 def quiz_view(student: CurrentStudent, quiz_id: str) -> dict[str, Any]:
