@@ -22,7 +22,7 @@ BUCKET = "course-content-test"
 
 
 def _postgres_admin_url() -> str:
-    from companion.devtools.services import embedded_postgres
+    from companion_dev.services import embedded_postgres
 
     given = os.environ.get("DATABASE_URL")
     return given or embedded_postgres(WORK_DIR / "postgres")
@@ -30,7 +30,7 @@ def _postgres_admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def stack():
-    from companion.devtools.services import start_local_stack
+    from companion_dev.services import start_local_stack
 
     local = start_local_stack(
         _postgres_admin_url(),
@@ -75,7 +75,7 @@ def new_student(stack):
         )
         assert registered.status == 201, registered.body
         if tier != "free":
-            from companion.devtools.admin import set_tier
+            from companion_dev.admin import set_tier
 
             set_tier(email, tier, expires)
         login = Api().post("/auth/login", {"email": email, "password": PASSWORD})
@@ -111,8 +111,8 @@ def gateway_url(stack):
 
     import uvicorn
 
-    from companion.devtools.gateway import create_gateway
-    from companion.devtools.services import free_port, wait_for_port
+    from companion_dev.gateway import create_gateway
+    from companion_dev.services import free_port, wait_for_port
 
     port = free_port()
     config = uvicorn.Config(

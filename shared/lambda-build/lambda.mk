@@ -35,14 +35,13 @@ endef
 
 .PHONY: build-SharedLayer
 
-# The layer: the locked runtime set, then the package `companion` without its development
-# tools (CLI, local gateway, local services, fault fixtures: companion/devtools).
+# The layer: the locked runtime set, then the package `companion` (the development tools
+# are the package companion_dev, in layers/devtools: never copied here).
 build-SharedLayer:
 	$(check_python)
 	$(PIP_INSTALL) --target "$(ARTIFACTS_DIR)/python" -r requirements.lock
 	rm -rf "$(ARTIFACTS_DIR)/python/bin"
 	cp -R companion "$(ARTIFACTS_DIR)/python/companion"
-	rm -rf "$(ARTIFACTS_DIR)/python/companion/devtools"
 	$(call compile,$(ARTIFACTS_DIR)/python,/opt/python)
 
 # Any function: its folder, plus the packages of its own requirements.txt when it has one

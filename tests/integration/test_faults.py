@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from api import Api
+from faults import SilentListener, closed_port
 
 from companion import cache, catalogue, db
-from companion.devtools.faults import SilentListener, closed_port
 from companion.settings import reset_settings
 
 CONTENT = Path(__file__).resolve().parents[2] / "shared" / "content"

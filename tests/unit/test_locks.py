@@ -24,7 +24,7 @@ from locks import (
 )
 from packaging.requirements import Requirement
 
-from companion.devtools.template import function_handlers
+from companion_dev.template import function_handlers
 
 STALE = "out of date: run `make lock`, then `make install`"
 

@@ -15,9 +15,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any
 
-from companion.devtools.template import load_app, load_routes
 from companion.oauth import SCOPE, SCOPE_DESCRIPTION
 from companion.oauth.metadata import AUTHORIZE_PATH, TOKEN_PATH
+from companion_dev.template import load_app, load_routes
 
 DEFAULT_SERVER_URL = "https://{api_id}.execute-api.{region}.amazonaws.com"
 
@@ -294,8 +294,7 @@ ERROR_DESCRIPTIONS = {
         "A field is invalid: detail is a list naming each field and what is wrong, or a "
         "sentence with a code."
     ),
-    429: "Too many failed logins or registrations (code rate_limited): wait Retry-After "
-    "seconds.",
+    429: "Too many failed logins or registrations (code rate_limited): wait Retry-After seconds.",
     503: "The service is briefly unavailable (code unavailable): try again shortly.",
 }
 
