@@ -30,9 +30,9 @@ def _postgres_admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def stack():
-    from companion.devtools.services import start_local_stack
+    from companion.devtools.services import start_local_services
 
-    local = start_local_stack(
+    local = start_local_services(
         _postgres_admin_url(),
         # A database of this session's own, so parallel runs on one server never collide.
         f"companion_test_{os.getpid()}",

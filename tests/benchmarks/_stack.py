@@ -69,7 +69,7 @@ def postgres_admin_url() -> str:
 
 @dataclass
 class Stack:
-    local: object  # companion.devtools.services.LocalStack
+    local: object  # companion.devtools.services.LocalServices
     pool_size: int
 
     @property
@@ -112,7 +112,7 @@ def start_stack(
     }
     if bcrypt_rounds is not None:
         extra["BCRYPT_ROUNDS"] = str(bcrypt_rounds)
-    local = services.start_local_stack(
+    local = services.start_local_services(
         postgres_admin_url(),
         database,
         WORK_DIR,

@@ -198,7 +198,7 @@ def start_s3(bucket: str) -> S3Endpoint:
 
 
 @dataclass
-class LocalStack:
+class LocalServices:
     """Every service a function talks to, started locally, with the environment that points
     this process at them (tests and benchmarks)."""
 
@@ -234,7 +234,7 @@ class LocalStack:
         cache.reset()
 
 
-def start_local_stack(
+def start_local_services(
     admin_url: str,
     database: str,
     work_dir: Path,
@@ -244,7 +244,7 @@ def start_local_stack(
     pool_size: int = 10,
     redis_url: str | None = None,
     extra_environment: dict[str, str] | None = None,
-) -> LocalStack:
+) -> LocalServices:
     """A fresh database `database` on the server at `admin_url`, migrated; PgBouncer in
     transaction mode in front of it when installed; the local Upstash endpoint; moto's S3
     with the course from `content_dir` published. The process's environment then points at
@@ -292,7 +292,7 @@ def start_local_stack(
     cache.reset()
     db.close_all()
     catalogue.publish(content_dir)
-    return LocalStack(
+    return LocalServices(
         admin_url=admin_url,
         direct_url=direct_url,
         pooled_url=environment["DATABASE_URL"],

@@ -10,11 +10,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 
-class Open(BaseModel):
+class ExtensibleModel(BaseModel):
+    """A documented body that may carry fields it does not list (API.md allows additions)."""
+
     model_config = ConfigDict(extra="allow")
 
 
-class ErrorBody(Open):
+class ErrorBody(ExtensibleModel):
     detail: str | list[dict[str, Any]] = Field(
         description="A sentence to relay to the student (a list of field problems for some 422s)."
     )
