@@ -26,15 +26,9 @@ _TOO_DEEP = f"The request body is nested too deeply (at most {MAX_JSON_DEPTH} le
 # Below this a response goes as it is: gzip's framing and the CPU cost outweigh the saving.
 GZIP_MINIMUM_BYTES = 1024
 
-_STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "not_found",
-    413: "payload_too_large",
-    429: "rate_limited",
-    503: "unavailable",
-}
+# FastAPI and Starlette raise HTTPException themselves only for routing (404, 405) and for a
+# body they cannot parse (400); every other error is an ApiError with its own code.
+_STATUS_CODES = {400: "bad_request"}
 
 
 def error_response(status: int, detail: Any, code: str | None, headers=None) -> JSONResponse:
