@@ -126,16 +126,17 @@ def _unprivileged_user(socket_dir: str | None) -> str:
 
 def start_pgbouncer(upstream_url: str, workdir: Path, pool_size: int = 10) -> PgBouncer:
     """PgBouncer in transaction mode in front of `upstream_url`; returns the pooled URL."""
-    parts = urlsplit(upstream_url)
-    query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
-    host = query.get("host") or parts.hostname or "127.0.0.1"
-    database = parts.path.lstrip("/") or "postgres"
-    user = parts.username or "postgres"
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(upstream_url)
+    host = given.get("host") or "127.0.0.1"
+    database = given.get("dbname") or "postgres"
+    user = given.get("user") or "postgres"
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    upstream = f"host={host} port={parts.port or 5432} dbname={database} user={user}"
-    if parts.password:
-        upstream += f" password={parts.password}"
+    upstream = f"host={host} port={given.get('port') or 5432} dbname={database} user={user}"
+    if given.get("password"):
+        upstream += f" password={given['password']}"
     (workdir / "pgbouncer.ini").write_text(
         f"""[databases]
 * = {upstream}
