@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from companion.devtools.invoke import LambdaContext, api_gateway_event, call_route
+from companion_dev.invoke import LambdaContext, api_gateway_event, call_route
 
 
 @dataclass

@@ -23,7 +23,7 @@ BUCKET = "course-content-test"
 
 
 def _postgres_admin_url() -> str:
-    from companion.devtools.services import embedded_postgres
+    from companion_dev.services import embedded_postgres
 
     given = os.environ.get("DATABASE_URL")
     return given or embedded_postgres(WORK_DIR / "postgres")
@@ -31,7 +31,7 @@ def _postgres_admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def stack():
-    from companion.devtools.services import start_local_services
+    from companion_dev.services import start_local_services
 
     local = start_local_services(
         _postgres_admin_url(),
@@ -124,7 +124,7 @@ def new_student(stack):
         )
         assert registered.status == 201, registered.body
         if tier != "free":
-            from companion.devtools.admin import set_tier
+            from companion_dev.admin import set_tier
 
             set_tier(email, tier, expires)
         login = Api().post("/auth/login", {"email": email, "password": PASSWORD})
@@ -160,8 +160,8 @@ def gateway_url(stack):
 
     import uvicorn
 
-    from companion.devtools.gateway import create_gateway
-    from companion.devtools.services import free_port, wait_for_port
+    from companion_dev.gateway import create_gateway
+    from companion_dev.services import free_port, wait_for_port
 
     port = free_port()
     config = uvicorn.Config(

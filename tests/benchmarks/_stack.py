@@ -59,7 +59,7 @@ handler = Mangum(app, lifespan="off")
 
 
 def postgres_admin_url() -> str:
-    from companion.devtools import services
+    from companion_dev import services
 
     given = os.environ.get("BENCH_POSTGRES_URL") or os.environ.get("DATABASE_URL")
     if given:
@@ -71,7 +71,7 @@ def postgres_admin_url() -> str:
 
 @dataclass
 class Stack:
-    local: object  # companion.devtools.services.LocalServices
+    local: object  # companion_dev.services.LocalServices
     pool_size: int
 
     @property
@@ -101,7 +101,7 @@ def start_stack(
 
     `bcrypt_rounds` None keeps the production cost (12).
     """
-    from companion.devtools import services
+    from companion_dev import services
 
     if not services.pgbouncer_available():
         raise SystemExit("pgbouncer is not installed: the benchmarks measure through it")
@@ -144,7 +144,7 @@ def serve_in_thread(app, **config) -> tuple[str, Callable[[], None]]:
     returns its base URL and a function that stops it. `config`: more uvicorn settings."""
     import uvicorn
 
-    from companion.devtools.services import free_port, wait_for_port
+    from companion_dev.services import free_port, wait_for_port
 
     port = free_port()
     server = uvicorn.Server(

@@ -126,9 +126,9 @@ def probe(target: Target) -> dict:
 
 def targets(student: _stack.BenchStudent) -> list[Target]:
     from companion import security
-    from companion.devtools import template
-    from companion.devtools.invoke import api_gateway_event
     from companion.resources import mcp_resource
+    from companion_dev import template
+    from companion_dev.invoke import api_gateway_event
 
     hello = _stack.WORK_DIR / "hello_world_app.py"
     hello.parent.mkdir(parents=True, exist_ok=True)

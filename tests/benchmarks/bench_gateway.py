@@ -61,9 +61,9 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="print only")
     options = parser.parse_args()
 
-    from companion.devtools import gateway
-    from companion.devtools.gateway import create_gateway
-    from companion.devtools.invoke import api_gateway_event, call_route
+    from companion_dev import gateway
+    from companion_dev.gateway import create_gateway
+    from companion_dev.invoke import api_gateway_event, call_route
 
     stack = _stack.start_stack("companion_bench_gateway", pool_size=4, bcrypt_rounds=4)
     stops = []

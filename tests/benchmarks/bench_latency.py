@@ -81,8 +81,8 @@ def build_targets(
 ) -> list[Target]:
     """`section_hoppers` are students of their own for the row that opens another section
     each time (with the others, it would make their repeated section reads new too)."""
-    from companion.devtools import template
-    from companion.devtools.invoke import api_gateway_event
+    from companion_dev import template
+    from companion_dev.invoke import api_gateway_event
 
     routes = template.load_routes()
 
@@ -178,7 +178,7 @@ def build_targets(
 
 
 def invoke(target: Target, number: int) -> tuple[float, int]:
-    from companion.devtools.invoke import LambdaContext
+    from companion_dev.invoke import LambdaContext
 
     event = target.make_event(number)
     request_id = event.get("requestContext", {}).get("requestId", "x")

@@ -1,6 +1,6 @@
 """A bounded local load test through the local gateway, then a check of what was stored.
 
-The gateway (companion.devtools.gateway, what `companion dev` serves: HTTP in, an API
+The gateway (companion_dev.gateway, what `companion dev` serves: HTTP in, an API
 Gateway event to the function template.yaml names, 8 emulated Lambda instances each with
 its own warm connection) runs with uvicorn in a thread of this process, on a free loopback
 port. PgBouncer's server pool is far smaller than the client count. A separate driver
@@ -184,7 +184,7 @@ class ServerConnectionSampler:
 
 
 def start_gateway(instances: int) -> tuple[str, callable]:
-    from companion.devtools.gateway import create_gateway
+    from companion_dev.gateway import create_gateway
 
     return _stack.serve_in_thread(create_gateway(instances))
 
@@ -230,7 +230,7 @@ def main() -> None:
         database, pool_size=options.pool_size, bcrypt_rounds=options.bcrypt_rounds
     )
     try:
-        from companion.devtools import template
+        from companion_dev import template
 
         hash_ms = bcrypt_ms(options.bcrypt_rounds)
         from companion import catalogue

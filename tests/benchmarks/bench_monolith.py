@@ -45,7 +45,7 @@ def main() -> None:
 
     from monolith_app import create_monolith
 
-    from companion.devtools.gateway import create_gateway
+    from companion_dev.gateway import create_gateway
 
     stack = _stack.start_stack("companion_bench_monolith", pool_size=4, bcrypt_rounds=4)
     stops = []

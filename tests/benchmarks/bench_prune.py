@@ -33,7 +33,7 @@ from pathlib import Path
 
 import _stack
 
-from companion.devtools.invoke import LambdaContext
+from companion_dev.invoke import LambdaContext
 
 DATABASE = "companion_bench_prune"
 LAMBDA_TIMEOUT_MS = 300_000  # template.yaml, PruneFunction
@@ -181,8 +181,8 @@ def main() -> int:
     import os
 
     from companion import db
-    from companion.devtools import migrations, services, template
     from companion.settings import reset_settings
+    from companion_dev import migrations, services, template
 
     if not services.pgbouncer_available():
         raise SystemExit("pgbouncer is not installed: the benchmark measures through it")

@@ -417,7 +417,7 @@ def skewed_case(admin_url: str, record: bool) -> None:
     import psycopg
     from psycopg.rows import dict_row
 
-    from companion.devtools import migrations, services
+    from companion_dev import migrations, services
 
     url = services.recreate_database(admin_url, SKEWED_DATABASE)
     try:
@@ -501,7 +501,7 @@ def main() -> None:
     import psycopg
     from psycopg.rows import dict_row
 
-    from companion.devtools import migrations, services
+    from companion_dev import migrations, services
 
     admin_url = _stack.postgres_admin_url()
     skewed_case(admin_url, record=not options.no_record)

@@ -18,11 +18,11 @@ import jwt
 import psycopg
 import pytest
 from api import Api
+from faults import SilentListener, closed_port
 from psycopg.rows import dict_row
 
-from companion.devtools.admin import set_tier
-from companion.devtools.faults import SilentListener, closed_port
 from companion.throttle import key_for
+from companion_dev.admin import set_tier
 
 PASSWORD = "correct horse battery"
 
@@ -887,7 +887,7 @@ def test_an_address_can_register_again_after_its_account_was_deleted():
 def archive_old_attempts(user_id: str) -> list[str]:
     """Two attempts of the student's aged past retention and moved to the archive by the
     real pruner; their ids."""
-    from companion.devtools.invoke import invoke
+    from companion_dev.invoke import invoke
 
     with database() as conn:
         rows = conn.execute(

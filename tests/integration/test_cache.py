@@ -17,13 +17,13 @@ import uuid
 
 import httpx
 import pytest
+from faults import SilentListener
 from upstash_ratelimit import FixedWindow, Ratelimit
 from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
 from companion import cache
-from companion.devtools.faults import SilentListener
-from companion.devtools.upstash_local import serve_in_background
+from companion_dev.upstash_local import serve_in_background
 
 TOKEN = "test-token-for-the-local-endpoint"
 REAL_REDIS_URL = "redis://127.0.0.1:6379"

@@ -79,7 +79,7 @@ def test_premium_chapters_sections_and_search_excerpts_are_gated(new_student):
 def test_an_expired_plan_is_free_at_once(new_student):
     from datetime import UTC, datetime, timedelta
 
-    from companion.devtools.admin import set_tier
+    from companion_dev.admin import set_tier
 
     student = new_student(tier="premium")
     assert student.get("/v1/chapters/04-rag").status == 200

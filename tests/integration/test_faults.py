@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 from api import Api
+from faults import SilentListener, closed_port
 
 from companion import cache, catalogue
-from companion.devtools.faults import SilentListener, closed_port
 
 CONTENT = Path(__file__).resolve().parents[2] / "shared" / "content"
 PASSWORD = "correct horse battery"

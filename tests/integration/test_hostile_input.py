@@ -9,7 +9,7 @@ import uuid
 import pytest
 from api import Api
 
-from companion.devtools import template
+from companion_dev import template
 
 PASSWORD = "correct horse battery"
 LONE_SURROGATE = "\ud800"

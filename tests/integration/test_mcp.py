@@ -424,7 +424,7 @@ def test_a_stateless_server_answers_405_to_get_and_delete(gateway_url):
 
 
 def test_the_event_file_reaches_the_function_and_needs_a_token(new_student):
-    from companion.devtools.invoke import invoke
+    from companion_dev.invoke import invoke
 
     event = json.loads((REPO / "events" / "mcp-tools-list.json").read_text())
     assert invoke("McpFunction", event)["statusCode"] == 401
@@ -498,7 +498,7 @@ def test_the_mcp_inspector_cli_lists_and_calls_the_tools(gateway_url, new_studen
 
 
 def test_companion_mcp_token_prints_a_token_the_server_accepts(gateway_url, new_student, capsys):
-    from companion.devtools.cli import main
+    from companion_dev.cli import main
 
     student = new_student()
     assert main(["mcp-token", student.email, "--base-url", gateway_url]) == 0

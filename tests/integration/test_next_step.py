@@ -20,7 +20,7 @@ def next_step(student):
 
 
 def test_a_student_is_guided_from_the_first_chapter_to_the_end(new_student):
-    from companion.devtools.admin import set_tier
+    from companion_dev.admin import set_tier
 
     student = new_student()
     course = catalogue.course()

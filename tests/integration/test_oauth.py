@@ -20,8 +20,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from api import Api
 
-from companion.devtools.cli import main as companion
 from companion.oauth import clients
+from companion_dev.cli import main as companion
 
 BASE = "http://localhost"
 GPT_CALLBACK = "https://chat.openai.com/aip/g-test/oauth/callback"
@@ -609,7 +609,7 @@ def test_export_lists_signed_in_clients_and_delete_revokes_everything(
 def test_pruner_removes_expired_codes_and_tokens(public_client, student, sql):
     tokens_for(public_client, student)
     sql("UPDATE oauth_refresh_tokens SET expires_at = now() - interval '1 minute'")
-    from companion.devtools.invoke import invoke
+    from companion_dev.invoke import invoke
 
     summary = invoke("PruneFunction", {"retention_days": 90, "dry_run": False})
     assert summary["sign_ins_removed"]["refresh_tokens"] >= 1
@@ -623,7 +623,7 @@ def test_pruner_removes_expired_codes_and_tokens(public_client, student, sql):
 def test_a_locked_account_stays_locked_on_the_sign_in_page_with_the_cache_down(
     gpt_client, student, environment
 ):
-    from companion.devtools.faults import closed_port
+    from faults import closed_port
 
     for _ in range(5):
         assert sign_in(gpt_query(gpt_client), student.email, "wrong password!").status == 401

@@ -12,8 +12,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from conftest import CHROMIUM, PASSWORD
 
-from companion.devtools.services import free_port
 from companion.oauth import clients
+from companion_dev.services import free_port
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 

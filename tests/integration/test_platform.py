@@ -12,9 +12,9 @@ import httpx
 import psycopg
 import pytest
 
-from companion.devtools import migrations, services
-from companion.devtools.invoke import LambdaContext, call_route
-from companion.devtools.template import function_handlers
+from companion_dev import migrations, services
+from companion_dev.invoke import LambdaContext, call_route
+from companion_dev.template import function_handlers
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS = REPO / "events"
@@ -94,7 +94,7 @@ def test_companion_invoke_prints_only_the_functions_result(stack):
         [
             sys.executable,
             "-m",
-            "companion.devtools.cli",
+            "companion_dev.cli",
             "invoke",
             "ContentFunction",
             str(EVENTS / "health.json"),
@@ -113,7 +113,7 @@ def test_companion_invoke_prints_only_the_functions_result(stack):
 def test_the_local_gateway_answers_real_http_requests(new_student):
     import uvicorn
 
-    from companion.devtools.gateway import create_gateway
+    from companion_dev.gateway import create_gateway
 
     student = new_student()
     port = services.free_port()

@@ -20,8 +20,8 @@ import pytest
 from api import Api
 from psycopg.rows import dict_row
 
-from companion.devtools import template
-from companion.devtools.invoke import LambdaContext, invoke
+from companion_dev import template
+from companion_dev.invoke import LambdaContext, invoke
 
 PREFIX = "archive/quiz_attempts/"
 SCHEDULED = {"retention_days": 90, "dry_run": False}

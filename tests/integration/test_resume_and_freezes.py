@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from test_learning import at_once, perfect_answers, wrong_answers
 
 from companion import catalogue
-from companion.devtools.invoke import invoke
+from companion_dev.invoke import invoke
 
 CHAPTER, QUIZ = "01-intro-genai", "01-quiz"
 OTHER_CHAPTER = "02-how-llms-work"

@@ -37,9 +37,9 @@ from schemathesis.checks import (
 )
 
 from companion import db
-from companion.devtools.admin import set_tier
-from companion.devtools.gateway import create_gateway
-from companion.devtools.template import load_app
+from companion_dev.admin import set_tier
+from companion_dev.gateway import create_gateway
+from companion_dev.template import load_app
 
 CONTENT = Path(__file__).resolve().parents[2] / "shared" / "content"
 FUNCTIONS = {

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from companion import errors
-from companion.devtools.template import REPO_ROOT, load_module, load_routes
 from companion.settings import Settings
+from companion_dev.template import REPO_ROOT, load_module, load_routes
 
 API_REFERENCE = (REPO_ROOT / "docs" / "API.md").read_text()
 README = (REPO_ROOT / "README.md").read_text()

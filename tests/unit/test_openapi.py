@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-from companion.devtools import openapi
-from companion.devtools.openapi import actions_document
-from companion.devtools.template import function_handlers, load_routes, load_template
+from companion_dev import openapi
+from companion_dev.openapi import actions_document
+from companion_dev.template import function_handlers, load_routes, load_template
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = REPO_ROOT / "docs" / "openapi-actions.json"

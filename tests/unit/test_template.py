@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from mangum import Mangum
 from mangum.handlers import HTTPGateway
 
-from companion.devtools.template import (
+from companion_dev.template import (
     REPO_ROOT,
     Route,
     function_handlers,

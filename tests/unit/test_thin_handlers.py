@@ -7,7 +7,7 @@ import ast
 
 import pytest
 
-from companion.devtools.template import function_handlers
+from companion_dev.template import function_handlers
 
 DATA_ACCESS = {
     "companion.db",

@@ -48,7 +48,7 @@ def _open() -> psycopg.Connection:
             row_factory=dict_row,
             connect_timeout=settings.db_connect_timeout_seconds,
             # Honoured on a direct connection; a pooler that drops startup options applies
-            # its own query timeout instead (see pgbouncer.ini in devtools).
+            # its own query timeout instead (see pgbouncer.ini in companion_dev.services).
             options=f"-c statement_timeout={settings.db_statement_timeout_ms} -c timezone=UTC",
             application_name="course-companion",
         )

@@ -28,7 +28,7 @@ import threading
 from datetime import datetime
 from pathlib import Path
 
-from companion.devtools.migrations import REPO_ROOT
+from companion_dev.migrations import REPO_ROOT
 
 LOCAL_DIR = REPO_ROOT / ".companion"
 LOCAL_SETTINGS = LOCAL_DIR / "local.json"
@@ -76,8 +76,8 @@ def _reset_clients() -> None:
 
 def cmd_dev(args: argparse.Namespace) -> int:
     from companion import catalogue
-    from companion.devtools import migrations, services
-    from companion.devtools.gateway import serve
+    from companion_dev import migrations, services
+    from companion_dev.gateway import serve
 
     LOCAL_DIR.mkdir(exist_ok=True)
     recorded = json.loads(LOCAL_SETTINGS.read_text()) if LOCAL_SETTINGS.exists() else {}
@@ -93,7 +93,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if not (
         os.environ.get("UPSTASH_REDIS_REST_URL") and os.environ.get("UPSTASH_REDIS_REST_TOKEN")
     ):
-        from companion.devtools.upstash_local import serve_in_background
+        from companion_dev.upstash_local import serve_in_background
 
         token = secrets.token_urlsafe(24)
         endpoint = serve_in_background(token, redis_url=os.environ.get("REDIS_URL"))
@@ -138,7 +138,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
 def cmd_invoke(args: argparse.Namespace) -> int:
     _load_local_settings()
     event = json.loads(Path(args.event).read_text())
-    from companion.devtools.invoke import invoke
+    from companion_dev.invoke import invoke
 
     # Logs go to stderr; stdout carries the function's return value and nothing else.
     with contextlib.redirect_stdout(sys.stderr):
@@ -152,8 +152,8 @@ def cmd_invoke(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     _load_local_settings()
-    from companion.devtools import migrations
     from companion.settings import get_settings
+    from companion_dev import migrations
 
     url = get_settings().migration_url
     if not url:
@@ -169,7 +169,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_set_tier(args: argparse.Namespace) -> int:
     _load_local_settings()
-    from companion.devtools.admin import set_tier
+    from companion_dev.admin import set_tier
 
     try:
         expires = datetime.fromisoformat(args.expires) if args.expires else None
@@ -184,7 +184,7 @@ def cmd_set_tier(args: argparse.Namespace) -> int:
 
 def cmd_mcp_token(args: argparse.Namespace) -> int:
     _load_local_settings()
-    from companion.devtools.admin import mcp_access_token
+    from companion_dev.admin import mcp_access_token
 
     base = args.base_url or f"http://127.0.0.1:{os.environ.get('PORT') or 3000}"
     try:
@@ -233,7 +233,7 @@ def cmd_oauth(args: argparse.Namespace) -> int:
 
 
 def cmd_openapi(args: argparse.Namespace) -> int:
-    from companion.devtools.openapi import actions_document
+    from companion_dev.openapi import actions_document
 
     document = json.dumps(actions_document(), indent=2) + "\n"
     if args.output:

@@ -1,6 +1,6 @@
 """Invoke the functions in-process, the Docker-free twin of `sam local invoke`/`start-api`.
 
-Routing reads template.yaml (companion.devtools.template), so what runs locally is what the
+Routing reads template.yaml (companion_dev.template), so what runs locally is what the
 template deploys.
 """
 
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
-from companion.devtools import template
+from companion_dev import template
 
 
 @dataclass

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[4]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_TEMPLATE = REPO_ROOT / "template.yaml"
 
 FUNCTION_TYPE = "AWS::Serverless::Function"

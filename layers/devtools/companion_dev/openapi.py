@@ -15,11 +15,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from companion.devtools.template import load_app, load_routes
 from companion.oauth import SCOPE, SCOPE_DESCRIPTION
 from companion.oauth.metadata import AUTHORIZE_PATH, TOKEN_PATH
 from companion.schemas import ERROR_DESCRIPTIONS
 from companion.web import Operation, operation_of
+from companion_dev.template import load_app, load_routes
 
 DEFAULT_SERVER_URL = "https://{api_id}.execute-api.{region}.amazonaws.com"
 

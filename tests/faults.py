@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from companion.devtools.services import free_port
+from companion_dev.services import free_port
 
 
 def closed_port() -> int:

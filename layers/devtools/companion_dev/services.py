@@ -253,9 +253,9 @@ def start_local_services(
     import secrets
 
     from companion import cache, catalogue, db
-    from companion.devtools import migrations
-    from companion.devtools.upstash_local import serve_in_background
     from companion.settings import reset_settings
+    from companion_dev import migrations
+    from companion_dev.upstash_local import serve_in_background
 
     saved = dict(os.environ)
     stops: list = []

@@ -19,7 +19,7 @@ Lua, so EVAL/EVALSHA/SCRIPT LOAD work for upstash-ratelimit. Its scripts begin w
 rejects any shebang), so scripts are adapted on the way in while keeping the SHA1 of the
 text the client sent, as Upstash would report it.
 
-    python -m companion.devtools.upstash_local --port 8079 --token dev-token
+    python -m companion_dev.upstash_local --port 8079 --token dev-token
 """
 
 from __future__ import annotations
@@ -393,7 +393,7 @@ def main(argv: list[str] | None = None) -> None:
     import uvicorn
 
     parser = argparse.ArgumentParser(
-        prog="python -m companion.devtools.upstash_local",
+        prog="python -m companion_dev.upstash_local",
         description="Local Upstash-compatible REST endpoint (fakeredis, or a Redis you name).",
     )
     parser.add_argument("--host", default="127.0.0.1")

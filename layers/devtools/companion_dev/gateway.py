@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from companion import db
-from companion.devtools.invoke import LambdaContext, api_gateway_event, call_route
+from companion_dev.invoke import LambdaContext, api_gateway_event, call_route
 
 _loops = threading.local()
 # How long after two requests overlapped the gateway keeps every request on worker threads.
