@@ -216,7 +216,7 @@ def _http_error(_request, exc: StarletteHTTPException) -> JSONResponse:
 @dataclass(frozen=True)
 class Operation:
     """What a route says about itself in OpenAPI beyond its signature, the one source for
-    its function's schema and for the Actions document (companion.devtools.openapi).
+    its function's schema and for the Actions document (companion_dev.openapi).
 
     `description` and `returns_description` are written for a language model (ChatGPT
     Actions: at most 300 characters an operation). `returns` names the success body, a
