@@ -204,3 +204,30 @@ def browser(gateway_url):
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def metadata_document_server():
+    """A loopback HTTP server for Client ID Metadata Documents: (its base URL, a dict of
+    path -> document bytes the test fills in)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    documents: dict[str, bytes] = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            body = documents.get(self.path)
+            self.send_response(200 if body is not None else 404)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(body or b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield base, documents
+    server.shutdown()

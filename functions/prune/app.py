@@ -10,7 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from pydantic import BaseModel, ConfigDict, Field
 
 from companion.oauth.grants import prune_expired_sign_ins
-from companion.observability import logger, metrics
+from companion.observability import logger, metrics, traced
 from companion.retention import prune_attempts
 from companion.throttle import delete_expired
 
@@ -38,3 +38,6 @@ def handler(event, context):
     metrics.add_metric(name="DeletedAttempts", unit=MetricUnit.Count, value=summary["deleted"])
     logger.info("Pruned quiz attempts", extra=summary)
     return summary
+
+
+handler = traced(handler)

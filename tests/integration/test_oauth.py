@@ -12,9 +12,7 @@ import hashlib
 import json
 import re
 import secrets
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -507,28 +505,6 @@ def test_unknown_resource_is_invalid_target(public_client, student):
 
 
 # --- Client ID Metadata Documents -----------------------------------------------------------
-
-
-@pytest.fixture
-def metadata_document_server():
-    documents: dict[str, bytes] = {}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = documents.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("content-type", "application/json")
-            self.end_headers()
-            self.wfile.write(body or b"{}")
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    yield base, documents
-    server.shutdown()
 
 
 def test_client_id_metadata_document_signs_in(metadata_document_server, student):

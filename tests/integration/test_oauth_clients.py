@@ -227,3 +227,43 @@ def test_page_fits_a_phone_and_a_desktop(browser, gateway_url, width):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"signin-{width}.png"), full_page=True)
     context.close()
+
+
+def test_client_id_metadata_document_client_signs_in(
+    browser, gateway_url, metadata_document_server
+):
+    import json
+    import secrets
+
+    from authlib.common.security import generate_token
+    from authlib.integrations.httpx_client import OAuth2Client
+
+    email = register_student(gateway_url)
+    server = metadata(gateway_url)
+    assert server["client_id_metadata_document_supported"] is True
+    base, documents = metadata_document_server
+    client_id = f"{base}/clients/{secrets.token_hex(4)}.json"
+    documents[client_id[len(base) :]] = json.dumps(
+        {"client_id": client_id, "client_name": "Doc Desk", "redirect_uris": [APP_CALLBACK]}
+    ).encode()
+    verifier = generate_token(64)
+    with OAuth2Client(
+        client_id,
+        token_endpoint_auth_method="none",
+        redirect_uri=APP_CALLBACK,
+        scope="course",
+        code_challenge_method="S256",
+    ) as client:
+        url, state = client.create_authorization_url(
+            server["authorization_endpoint"], code_verifier=verifier
+        )
+        arrived, page, context = sign_in_in_browser(browser, url, APP_CALLBACK, email, PASSWORD)
+        context.close()
+        assert len(arrived) == 1, arrived
+        client.fetch_token(
+            server["token_endpoint"],
+            authorization_response=arrived[0],
+            state=state,
+            code_verifier=verifier,
+        )
+        assert client.get(f"{gateway_url}/v1/me").json()["email"] == email

@@ -96,19 +96,14 @@ def _s3_client(endpoint_url: str | None, region: str, credentials: tuple[str, st
     from botocore.config import Config
 
     config = Config(
-        connect_timeout=2, read_timeout=5, retries={"max_attempts": 2, "mode": "standard"}
+        connect_timeout=2,
+        read_timeout=5,
+        retries={"max_attempts": 2, "mode": "standard"},
+        # botocore 1.36+ adds checksums to every request by default, which R2 does not take.
+        # The layer ships its own (locked) botocore, so the option is always there.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
     )
-    try:
-        # botocore 1.36+ adds checksums to every request by default, which R2 does not take;
-        # the Lambda runtime's own boto3 may predate the option (and the behaviour).
-        config = config.merge(
-            Config(
-                request_checksum_calculation="when_required",
-                response_checksum_validation="when_required",
-            )
-        )
-    except TypeError:
-        pass
     keys = (
         {"aws_access_key_id": credentials[0], "aws_secret_access_key": credentials[1]}
         if credentials

@@ -31,3 +31,10 @@ def tracer():
     from aws_lambda_powertools import Tracer
 
     return Tracer(service=SERVICE)
+
+
+def traced(handler):
+    """The Lambda handler, under Tracer when tracing is on (else unchanged, X-Ray SDK unread)."""
+    if tracing_enabled():
+        return tracer().capture_lambda_handler(handler)
+    return handler

@@ -351,7 +351,7 @@ def lambda_handler(app: FastAPI):
     from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
 
-    from companion.observability import metrics, tracer, tracing_enabled
+    from companion.observability import metrics, traced
 
     asgi = Mangum(app, lifespan="off")
 
@@ -362,6 +362,4 @@ def lambda_handler(app: FastAPI):
     def handler(event, context):
         return asgi(event, context)
 
-    if tracing_enabled():
-        return tracer().capture_lambda_handler(handler)
-    return handler
+    return traced(handler)
