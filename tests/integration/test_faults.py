@@ -119,14 +119,14 @@ def walk_every_route() -> None:
 
 def test_with_the_cache_endpoint_refusing_connections_every_route_still_answers(stack, environment):
     with environment(UPSTASH_REDIS_REST_URL=f"http://127.0.0.1:{closed_port()}"):
-        catalogue.forget()  # the course must come from the bucket, past the dead cache
+        catalogue.drop_copy_in_memory()  # the course must come from the bucket, past the dead cache
         walk_every_route()
     assert health().body["cache"] == "ok"
 
 
 def test_with_the_cache_endpoint_hung_every_route_still_answers_quickly(stack, environment):
     with SilentListener() as hung, environment(UPSTASH_REDIS_REST_URL=hung.url()):
-        catalogue.forget()
+        catalogue.drop_copy_in_memory()
         walk_every_route()
         # One short timeout, then the cool-down: the hung cache is not asked per request.
         assert 1 <= hung.accepted <= 2
@@ -138,12 +138,12 @@ def test_with_the_cache_endpoint_hung_every_route_still_answers_quickly(stack, e
 
 def test_with_the_bucket_down_the_course_is_served_from_upstash(new_student, stack, environment):
     student = new_student(tier="premium")
-    catalogue.forget()
+    catalogue.drop_copy_in_memory()
     assert student.get("/v1/chapters").status == 200  # loads the course through Upstash
     assert cache.get_json("chapter:04-rag") == source_chapter("04-rag")
 
     with environment(CONTENT_ENDPOINT_URL=f"http://127.0.0.1:{closed_port()}"):
-        catalogue.forget()  # nothing in memory: only Upstash can serve the course now
+        catalogue.drop_copy_in_memory()  # nothing in memory: only Upstash can serve the course now
         listing = student.get("/v1/chapters")
         assert listing.status == 200 and listing["total"] == 6
         chapter = student.get("/v1/chapters/04-rag")
@@ -193,11 +193,11 @@ def test_with_the_bucket_and_the_cache_down_a_warm_function_serves_from_memory(
         }
 
         # A cold function (nothing in memory) with neither source can only say so.
-        catalogue.forget()
+        catalogue.drop_copy_in_memory()
         assert_unavailable(student.get("/v1/chapters"))
         assert_unavailable(student.get("/v1/quizzes/05-quiz"))
 
-    catalogue.forget()
+    catalogue.drop_copy_in_memory()
     assert student.get("/v1/chapters").status == 200
 
 

@@ -42,3 +42,27 @@ def test_no_function_module_reaches_the_data_directly(logical_id):
         if name == module or name.startswith(module + ".")
     }
     assert reaching == set()
+
+
+def test_the_services_run_without_fastapi():
+    """The MCP server and the admin tools call the services too: importing them must not
+    load the FastAPI dependency module (the caller's type is for annotations only)."""
+    import subprocess
+    import sys
+
+    services = [
+        "companion.services.content",
+        "companion.services.progress",
+        "companion.services.quizzes",
+        "companion.accounts",
+        "companion.activity",
+        "companion.progress_report",
+    ]
+    probe = (
+        f"import sys; import {', '.join(services)}; "
+        "print(sorted(m for m in ('companion.deps', 'fastapi') if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert loaded == "[]"

@@ -11,25 +11,27 @@ import re
 import uuid
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from companion import db, retention, security, throttle
-from companion.deps import CurrentStudent
-from companion.domain.access import effective_tier
-from companion.domain.streaks import is_valid_timezone
+from companion.domain.streaks import counting_zone, is_valid_timezone
+from companion.domain.student import StudentProfile, StudentWithPassword
 from companion.domain.text import is_valid_text
 from companion.errors import (
+    AccountGone,
     EmailTaken,
     InvalidCredentials,
     InvalidInput,
     ServiceUnavailable,
-    Unauthorized,
 )
 from companion.formats import iso
 from companion.observability import logger
 from companion.repositories import attempts, students
+
+if TYPE_CHECKING:  # the caller's type only: accounts do not depend on FastAPI
+    from companion.deps import CurrentStudent
 
 # The seed's format rule (the students table checks the same).
 EMAIL_FORMAT = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -143,10 +145,12 @@ def register(body: RegisterBody, client_address: str | None = None) -> dict[str,
         raise EmailTaken(
             "An account with this e-mail address already exists. Please log in instead."
         )
-    return {"user_id": str(student["id"]), "email": student["email"]}
+    return {"user_id": str(student.id), "email": student.email}
 
 
-def authenticate(email: str, password: str, client_address: str | None = None) -> dict[str, Any]:
+def authenticate(
+    email: str, password: str, client_address: str | None = None
+) -> StudentWithPassword:
     """The student with this e-mail and password: the one check of credentials, for
     /auth/login and any other sign-in (the OAuth sign-in page).
 
@@ -156,7 +160,7 @@ def authenticate(email: str, password: str, client_address: str | None = None) -
       when the e-mail or the address is over its limit, even for the right password.
     - Timing-safe: an unknown e-mail costs the same bcrypt work as a wrong password, and
       both raise InvalidCredentials (401).
-    Returns the students row (profile columns and password_hash).
+    Returns the student with their password hash.
     """
     email = normalise_email(email)
     if not (is_valid_text(email) and is_valid_text(password)):
@@ -172,31 +176,25 @@ def authenticate(email: str, password: str, client_address: str | None = None) -
             security.verify_against_dummy_hash(password)
             matched_form = None
         else:
-            matched_form = security.match_password(password, student["password_hash"])
+            matched_form = security.match_password(password, student.password_hash)
     except BaseException:
         with contextlib.suppress(Exception):
-            counted.forget()  # our failure, not the caller's
+            counted.uncount()  # our failure, not the caller's
         raise
     if matched_form is None:
         raise InvalidCredentials()
-    counted.forget()
+    counted.uncount()
     if matched_form != security.normalise_password(password):
         # Registered before passwords were normalised: store the NFC form's hash from now on.
         new_hash = security.hash_password(password)
-        db.run(lambda conn: students.set_password_hash(conn, student["id"], new_hash))
+        db.run(lambda conn: students.set_password_hash(conn, student.id, new_hash))
     return student
-
-
-def student_tier(student: dict[str, Any]) -> str:
-    return effective_tier(
-        student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
-    )
 
 
 def login(body: LoginBody, client_address: str | None = None) -> dict[str, Any]:
     """An access token for the right e-mail and password (see `authenticate`)."""
     student = authenticate(body.email, body.password, client_address)
-    token = security.issue_access_token(str(student["id"]), student_tier(student))
+    token = security.issue_access_token(str(student.id), student.effective_tier())
     return {
         "access_token": token.token,
         "token_type": "bearer",
@@ -208,20 +206,18 @@ def login(body: LoginBody, client_address: str | None = None) -> dict[str, Any]:
 # --- the profile ----------------------------------------------------------------------------
 
 
-def profile_view(row: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+def profile_view(row: StudentProfile, now: datetime | None = None) -> dict[str, Any]:
     """The body of GET /v1/me from a students row."""
     return {
-        "user_id": str(row["id"]),
-        "email": row["email"],
-        "full_name": row["full_name"],
-        "timezone": row["timezone"] or "UTC",
-        "subscription_tier": row["subscription_tier"] or "free",
-        "subscription_expires_at": iso(row["subscription_expires_at"]),
-        "effective_tier": effective_tier(
-            row["subscription_tier"], row["subscription_expires_at"], now or datetime.now(UTC)
-        ),
-        "created_at": iso(row["created_at"]),
-        "last_active_at": iso(row["last_active_at"]),
+        "user_id": str(row.id),
+        "email": row.email,
+        "full_name": row.full_name,
+        "timezone": counting_zone(row.timezone),
+        "subscription_tier": row.subscription_tier or "free",
+        "subscription_expires_at": iso(row.subscription_expires_at),
+        "effective_tier": row.effective_tier(now),
+        "created_at": iso(row.created_at),
+        "last_active_at": iso(row.last_active_at),
     }
 
 
@@ -233,7 +229,7 @@ def update_profile(student: CurrentStudent, body: ProfileChanges) -> dict[str, A
     changes = body.changes()
     row = db.run(lambda conn: students.update_profile(conn, student.id, changes), transaction=True)
     if row is None:
-        raise Unauthorized("This account no longer exists. Please register again.")
+        raise AccountGone()
     return profile_view(row)
 
 
@@ -257,7 +253,7 @@ def export(
         transaction=True,
     )
     if rows is None:
-        raise Unauthorized("This account no longer exists. Please register again.")
+        raise AccountGone()
     page = rows["quiz_attempts"]
     following = None
     if attempts_limit is not None and len(page) > attempts_limit:
@@ -270,13 +266,13 @@ def export(
     return {
         "exported_at": iso(datetime.now(UTC)),
         "student": profile_view(rows["student"]),
-        "chapter_progress": [_plain(row) for row in rows["chapter_progress"]],
-        "quiz_attempts": [_plain(row) for row in page],
+        "chapter_progress": [_json_row(row) for row in rows["chapter_progress"]],
+        "quiz_attempts": [_json_row(row) for row in page],
         "quiz_attempts_next": following,
         "archived_quiz_attempts": archived,
-        "streak": _plain(streak) if streak is not None else None,
+        "streak": _json_row(streak) if streak is not None else None,
         # The chat apps the student signed in to through OAuth: names and dates only.
-        "signed_in_clients": [_plain(row) for row in rows["signed_in_clients"]],
+        "signed_in_clients": [_json_row(row) for row in rows["signed_in_clients"]],
     }
 
 
@@ -306,8 +302,8 @@ def delete_account(student: CurrentStudent) -> None:
     retention.erase_archive(student.id)
 
     def delete(conn):
-        deleted = students.delete(conn, student.id)
-        throttle.forget_address(conn, deleted["email"] if deleted else student.profile["email"])
+        email = students.delete(conn, student.id)
+        throttle.forget_address(conn, email or student.profile.email)
 
     db.run(delete, transaction=True)
     try:
@@ -319,12 +315,12 @@ def delete_account(student: CurrentStudent) -> None:
         )
 
 
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
     """A row as JSON values: numbers as numbers, instants as ISO-8601 UTC, dates as dates."""
-    return {name: _plain_value(value) for name, value in row.items()}
+    return {name: _json_value(value) for name, value in row.items()}
 
 
-def _plain_value(value: Any) -> Any:
+def _json_value(value: Any) -> Any:
     if isinstance(value, Decimal):
         return float(value)
     if isinstance(value, datetime):
@@ -334,5 +330,5 @@ def _plain_value(value: Any) -> Any:
     if isinstance(value, uuid.UUID):
         return str(value)
     if isinstance(value, list):  # e.g. the local dates a streak freeze was spent on
-        return [_plain_value(item) for item in value]
+        return [_json_value(item) for item in value]
     return value

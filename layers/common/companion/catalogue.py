@@ -132,7 +132,7 @@ def course() -> Course:
     return loaded
 
 
-def forget() -> None:
+def drop_copy_in_memory() -> None:
     """Drop this process's copy (tests; after a publish)."""
     global _memory
     _memory = None
@@ -213,5 +213,5 @@ def publish(source_dir: Path, store=None) -> list[str]:
         *(f"chapter:{chapter_id}" for chapter_id in chapters),
         *(f"quiz:{quiz_id}" for quiz_id in quizzes),
     )
-    forget()
+    drop_copy_in_memory()
     return uploaded

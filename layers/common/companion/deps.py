@@ -5,15 +5,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from companion import db
-from companion.domain.access import can_open, effective_tier
-from companion.errors import Unauthorized
-from companion.repositories import progress, streaks, students
+from companion.domain.access import can_open
+from companion.domain.chapter_progress import ChapterProgress
+from companion.domain.streaks import StoredStreak, already_counted, counting_zone, local_date
+from companion.domain.student import StudentProfile
+from companion.errors import AccountGone, InvalidToken, Unauthorized
+from companion.repositories import progress, students
 from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
 from companion.settings import get_settings
@@ -21,36 +24,40 @@ from companion.settings import get_settings
 bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
 
 
-@dataclass(frozen=True)
+@dataclass
 class CurrentStudent:
     id: str
-    profile: dict[str, Any]
+    profile: StudentProfile
     effective_tier: str
+    streak: StoredStreak | None = None  # as read with the caller
+    progress_read: dict[str, ChapterProgress] | None = None  # as read with the caller
 
     @property
     def timezone(self) -> str:
-        return self.profile["timezone"] or "UTC"
+        return counting_zone(self.profile.timezone)
 
     def may_open(self, access_tier: str) -> bool:
         return can_open(access_tier, self.effective_tier)
 
     @property
-    def streak(self) -> dict[str, Any] | None:
-        """The streak row as read with the caller (repositories.streaks.COLUMNS), or None."""
-        return self.profile.get("streak")
+    def streak_zone(self) -> str:
+        """The timezone the caller's streak days are counted in."""
+        return counting_zone(self.streak.timezone if self.streak else None, self.timezone)
 
     @property
-    def progress(self) -> dict[str, dict[str, Any]]:
+    def progress(self) -> dict[str, ChapterProgress]:
         """The caller's chapter_progress rows by chapter id: as read with the caller
         (StudentWithProgress), else read now."""
-        if "progress" not in self.profile:
-            self.profile["progress"] = db.run(lambda conn: progress.for_student(conn, self.id))
-        return self.profile["progress"]
+        if self.progress_read is None:
+            self.progress_read = db.run(lambda conn: progress.for_student(conn, self.id))
+        return self.progress_read
 
-    def counted_today(self) -> bool:
+    def activity_already_counted(self) -> bool:
         """Whether activity now is already counted in the streak (as read with the caller):
         then recording it only stamps last_active_at, in one statement."""
-        return streaks.counts_today(self.streak)
+        if self.streak is None:
+            return False
+        return already_counted(self.streak.state, local_date(datetime.now(UTC), self.streak_zone))
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -86,16 +93,19 @@ def student_from_token(
     try:
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:
-        raise Unauthorized("The access token is not valid. Please log in again.") from exc
-    profile = db.run(
+        raise InvalidToken() from exc
+    read = db.run(
         lambda conn: students.get_with_streak(conn, student_id, with_progress=with_progress)
     )
-    if profile is None:
-        raise Unauthorized("This account no longer exists. Please register again.")
-    tier = effective_tier(
-        profile["subscription_tier"], profile["subscription_expires_at"], datetime.now(UTC)
+    if read is None:
+        raise AccountGone()
+    return CurrentStudent(
+        id=student_id,
+        profile=read.student,
+        effective_tier=read.student.effective_tier(),
+        streak=read.streak,
+        progress_read=read.progress,
     )
-    return CurrentStudent(id=student_id, profile=profile, effective_tier=tier)
 
 
 Student = Annotated[CurrentStudent, Depends(current_student)]

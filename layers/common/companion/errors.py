@@ -23,6 +23,18 @@ class Unauthorized(ApiError):
         super().__init__(detail, headers={"WWW-Authenticate": "Bearer"})
 
 
+class AccountGone(Unauthorized):
+    """The token is valid but its student was deleted (also while the request ran)."""
+
+    def __init__(self) -> None:
+        super().__init__("This account no longer exists. Please register again.")
+
+
+class InvalidToken(Unauthorized):
+    def __init__(self) -> None:
+        super().__init__("The access token is not valid. Please log in again.")
+
+
 class InvalidCredentials(Unauthorized):
     code = "invalid_credentials"
 

@@ -3,32 +3,30 @@ next step) and GET /v1/streak, from the rows read with the caller plus one read.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from companion import db
+from companion.activity import settled_streak, view_of_streak
+from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.content_models import Chapter
 from companion.domain.guidance import ChapterStep, next_step
 from companion.domain.review import review_sections_of
-from companion.domain.streaks import streak_view
 from companion.domain.visits import sections_opened
 from companion.formats import iso, number
-from companion.learning import settled_streak
-from companion.repositories import attempts, streaks
+from companion.repositories import attempts
 
 
-def chapter_entry(chapter: Chapter, row: dict[str, Any] | None) -> dict[str, Any]:
-    row = row or {}
+def chapter_entry(chapter: Chapter, row: ChapterProgress | None) -> dict[str, Any]:
     return {
         "chapter_id": chapter.chapter_id,
         "chapter_number": chapter.chapter_number,
         "title": chapter.title,
-        "completion_status": row.get("completion_status") or "not_started",
-        "quiz_score": number(row.get("quiz_score")),
-        "time_spent_minutes": row.get("time_spent_minutes") or 0,
-        "last_accessed_at": iso(row.get("last_accessed_at")),
-        "completed_at": iso(row.get("completed_at")),
+        "completion_status": (row and row.completion_status) or "not_started",
+        "quiz_score": number(row.quiz_score if row else None),
+        "time_spent_minutes": (row and row.time_spent_minutes) or 0,
+        "last_accessed_at": iso(row.last_accessed_at if row else None),
+        "completed_at": iso(row.completed_at if row else None),
     }
 
 
@@ -37,26 +35,24 @@ def percentage(completed: int, total: int) -> float:
     return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def resume_point(progress_rows: dict[str, dict[str, Any]], course) -> dict[str, Any] | None:
+def resume_point(progress_rows: dict[str, ChapterProgress], course) -> dict[str, Any] | None:
     """The section opened most recently anywhere (one the course still has), or None."""
     for row in sections_opened(progress_rows):
-        chapter = course.chapter(row["chapter_id"])
-        section = chapter.section(row["last_section_id"]) if chapter else None
+        chapter = course.chapter(row.chapter_id)
+        section = chapter.section(row.last_section_id) if chapter else None
         if section is not None:
             return {
                 "chapter_id": chapter.chapter_id,
                 "section_id": section.section_id,
                 "section_title": section.title,
-                "opened_at": iso(row["last_section_opened_at"]),
+                "opened_at": iso(row.last_section_opened_at),
             }
     return None
 
 
 def streak_report(student) -> dict[str, Any]:
     """The body of GET /v1/streak (freezes spent by the days missed are written first)."""
-    row = settled_streak(student)
-    timezone = (row or {}).get("timezone") or student.timezone
-    return streak_view(streaks.state_of(row), datetime.now(UTC), timezone)
+    return view_of_streak(student, settled_streak(student))
 
 
 def progress_report(student, course) -> dict[str, Any]:
@@ -73,8 +69,8 @@ def progress_report(student, course) -> dict[str, Any]:
         sections = chapter.sections_in_order()
         attempt = latest.get(chapter.chapter_id)
         quiz = course.quiz_for(chapter.chapter_id)
-        row = rows.get(chapter.chapter_id) or {}
-        opened = chapter.section(row.get("last_section_id") or "")
+        row = rows.get(chapter.chapter_id)
+        opened = chapter.section(row.last_section_id or "") if row else None
         steps.append(
             ChapterStep(
                 chapter_id=chapter.chapter_id,
@@ -85,11 +81,9 @@ def progress_report(student, course) -> dict[str, Any]:
                 first_section_title=sections[0].title,
                 completion_status=entry["completion_status"],
                 can_open=student.may_open(chapter.access_tier),
-                latest_attempt_passed=attempt["passed"] if attempt else None,
+                latest_attempt_passed=attempt.passed if attempt else None,
                 latest_review_sections=(
-                    review_sections_of(attempt["grading_details_json"] or {}, chapter)
-                    if attempt
-                    else []
+                    review_sections_of(attempt.grading_details, chapter) if attempt else []
                 ),
                 best_score=entry["quiz_score"],
                 last_section_id=sections[-1].section_id,

@@ -44,6 +44,7 @@ from companion import db
 from companion.formats import iso
 from companion.observability import logger
 from companion.repositories import retention as queries
+from companion.repositories.retention import OldAttempt
 
 ARCHIVE_PREFIX = "archive/quiz_attempts/"
 BATCH_SIZE = 5_000
@@ -81,11 +82,11 @@ def archive_prefix(student_id: str | UUID) -> str:
     return f"{ARCHIVE_PREFIX}{UUID(str(student_id))}/"
 
 
-def archive_key(first_row: dict[str, Any]) -> str:
-    moment = first_row["submitted_at"].astimezone(UTC)
+def archive_key(first_row: OldAttempt) -> str:
+    moment = first_row.submitted_at.astimezone(UTC)
     return (
-        f"{archive_prefix(first_row['student_id'])}"
-        f"{moment:%Y-%m-%d}/{moment:%Y%m%dT%H%M%S.%fZ}_{first_row['id']}.jsonl.gz"
+        f"{archive_prefix(first_row.student_id)}"
+        f"{moment:%Y-%m-%d}/{moment:%Y%m%dT%H%M%S.%fZ}_{first_row.id}.jsonl.gz"
     )
 
 
@@ -162,20 +163,20 @@ def _prune_batch(
     )
     if not rows:
         return 0, after
-    last = (rows[-1]["submitted_at"], rows[-1]["id"])
+    last = (rows[-1].submitted_at, rows[-1].id)
     if summary.dry_run:
         summary.would_archive += len(rows)
     else:
-        by_student: dict[UUID, list[dict[str, Any]]] = {}
+        by_student: dict[UUID, list[OldAttempt]] = {}
         for row in rows:
-            by_student.setdefault(row["student_id"], []).append(row)
+            by_student.setdefault(row.student_id, []).append(row)
         keys = {}
         for student_id, own in by_student.items():
             keys[student_id] = archive_key(own[0])
-            store.put(keys[student_id], archive_bytes(r["line"] for r in own), "application/gzip")
+            store.put(keys[student_id], archive_bytes(r.line for r in own), "application/gzip")
         summary.archive_keys.extend(keys.values())
         summary.archived += len(rows)
-        ids = [row["id"] for row in rows]
+        ids = [row.id for row in rows]
         summary.deleted += db.run(
             lambda conn: queries.delete_archived(conn, ids, cutoff), transaction=True
         )

@@ -8,7 +8,7 @@ import time
 import unicodedata
 from dataclasses import dataclass
 
-from companion.errors import ServiceUnavailable, Unauthorized
+from companion.errors import InvalidToken, ServiceUnavailable, Unauthorized
 from companion.observability import logger
 from companion.settings import MIN_JWT_SECRET_BYTES, get_settings
 
@@ -204,8 +204,8 @@ def student_id_from_token(token: str, audiences: list[str] | None = None) -> str
             "This access token was issued for another service. Please sign in again."
         ) from exc
     except jwt.PyJWTError as exc:
-        raise Unauthorized("The access token is not valid. Please log in again.") from exc
+        raise InvalidToken() from exc
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
-        raise Unauthorized("The access token is not valid. Please log in again.")
+        raise InvalidToken()
     return subject

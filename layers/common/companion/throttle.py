@@ -42,12 +42,12 @@ def key_for_address(client_address: str) -> str:
 
 @dataclass(frozen=True)
 class CountedTry:
-    """One login try, counted as a failure until `forget` says it was not one."""
+    """One login try, counted as a failure until `uncount` says it was not one."""
 
     keys: tuple[str, ...]
     try_id: str
 
-    def forget(self) -> None:
+    def uncount(self) -> None:
         """The try did not fail (it succeeded, or the service could not check it)."""
         db.run(lambda conn: tries.forget_try(conn, list(self.keys), self.try_id))
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from companion import db
 from companion.accounts import normalise_email, profile_view
-from companion.domain.access import effective_tier
 from companion.repositories import students
 
 TIERS = ("free", "premium")
@@ -48,8 +47,5 @@ def mcp_access_token(email: str, base_url: str) -> str:
     row = db.run(lambda conn: students.get_by_email(conn, address))
     if row is None:
         raise LookupError(f"no student has the e-mail address {address}")
-    tier = effective_tier(
-        row["subscription_tier"], row["subscription_expires_at"], datetime.now(UTC)
-    )
     audience = mcp_resource(base_url.rstrip("/"))
-    return issue_access_token(str(row["id"]), tier, audience=audience).token
+    return issue_access_token(str(row.id), row.effective_tier(), audience=audience).token

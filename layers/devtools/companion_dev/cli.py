@@ -67,7 +67,7 @@ def _reset_clients() -> None:
 
     reset_settings()
     cache.reset()
-    catalogue.forget()
+    catalogue.drop_copy_in_memory()
     db.close_all()
 
 

@@ -20,6 +20,7 @@ from companion.domain.content_models import (
     ShortAnswerQuestion,
     TrueFalseQuestion,
 )
+from companion.domain.review import review_sections_of
 from companion.domain.text import normalise, normalised_length_over, stem, stems_of_words, words
 
 POINTS_PER_QUESTION = 10
@@ -52,7 +53,7 @@ class QuizGrade:
 # --- reading the answers -------------------------------------------------------------------
 
 
-def _plain(text: str) -> str:
+def _as_compared(text: str) -> str:
     """Text as compared for choices: normalised, surrounding and repeated spaces ignored."""
     return " ".join(normalise(text).split())
 
@@ -94,10 +95,10 @@ def _read_multiple_choice(question: MultipleChoiceQuestion, value: object) -> st
     """The chosen option's text, from the text itself or its letter."""
     if isinstance(value, str):
         _check_storable(question.question_id, value)
-        typed = _plain(value)
+        typed = _as_compared(value)
         # Text first: an option whose text is a single letter means that option.
         for option in question.options:
-            if _plain(option) == typed:
+            if _as_compared(option) == typed:
                 return option
         letters = "abcdefghijklmnopqrstuvwxyz"[: len(question.options)]
         if len(typed) == 1 and typed in letters:
@@ -365,7 +366,6 @@ def grade_quiz(quiz: Quiz, chapter: Chapter, answers: dict[str, object]) -> Quiz
     details: dict[str, dict] = {}
     as_read: dict[str, object] = {}
     points = Decimal(0)
-    to_review: set[str] = set()
     for question in quiz.questions:
         answer = understood[question.question_id]
         as_read[question.question_id] = answer
@@ -385,22 +385,16 @@ def grade_quiz(quiz: Quiz, chapter: Chapter, answers: dict[str, object]) -> Quiz
                 "section_id": section.section_id,
                 "section_title": section.title,
             }
-            to_review.add(section.section_id)
         details[question.question_id] = detail
     score = _round_half_up(
         Decimal(100) * points / (POINTS_PER_QUESTION * len(quiz.questions)), "0.01"
     )
-    review_sections = [
-        {"chapter_id": chapter.chapter_id, "section_id": s.section_id, "section_title": s.title}
-        for s in chapter.sections_in_order()
-        if s.section_id in to_review
-    ]
     return QuizGrade(
         score=float(score),
         passed=float(score) >= quiz.passing_score,
         points=float(points),
         grading_details=details,
-        review_sections=review_sections,
+        review_sections=review_sections_of(details, chapter),
         answers=dict(answers),
         as_read=as_read,
     )

@@ -50,6 +50,21 @@ class StreakState:
         return max(last, self.freezes_used[0])
 
 
+@dataclass(frozen=True)
+class StoredStreak:
+    """A student's streaks row: the state, and the timezone its days are counted in (None
+    in rows from before the timezone was stored)."""
+
+    state: StreakState
+    timezone: str | None
+
+
+def counting_zone(*zones: str | None) -> str:
+    """The timezone days are counted in: the first of `zones` set (the streak's own, then
+    its student's), else UTC."""
+    return next((zone for zone in zones if zone), "UTC")
+
+
 @lru_cache(maxsize=1)
 def _zone_names() -> frozenset[str]:
     return frozenset(available_timezones() - _NOT_PLACES)
@@ -116,6 +131,17 @@ def streak_after_activity(state: StreakState, today_local: date) -> StreakState:
         freezes_held=held,
         active_run=run,
     )
+
+
+def already_counted(state: StreakState, today_local: date) -> bool:
+    """Whether activity on `today_local` would leave the streak as it is (today already
+    counted, or a timezone move west put the last activity date ahead of the local date)."""
+    return state.last_activity_date is not None and today_local <= state.last_activity_date
+
+
+def freezes_to_spend(state: StreakState, today_local: date) -> bool:
+    """Whether a whole day was missed before `today_local` while a freeze is held."""
+    return streak_after_missed_days(state, today_local) != state
 
 
 def end_of_local_day(now: datetime, timezone: str) -> datetime:

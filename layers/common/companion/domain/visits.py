@@ -11,36 +11,37 @@ that close to the truth).
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+
+from companion.domain.chapter_progress import ChapterProgress
 
 VISIT_REFRESH = timedelta(minutes=5)
 
 
-def sections_opened(progress: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def sections_opened(progress: dict[str, ChapterProgress]) -> list[ChapterProgress]:
     """The chapter rows that remember a section opened, the most recent first."""
-    opened = [row for row in progress.values() if row.get("last_section_id") is not None]
-    return sorted(opened, key=lambda row: row["last_section_opened_at"], reverse=True)
+    opened = [row for row in progress.values() if row.last_section_id is not None]
+    return sorted(opened, key=lambda row: row.last_section_opened_at, reverse=True)
 
 
 def visit_is_news(
-    progress: dict[str, dict[str, Any]],
+    progress: dict[str, ChapterProgress],
     chapter_id: str,
     section_id: str | None,
-    streak_counted_today: bool,
+    activity_already_counted: bool,
     now: datetime,
 ) -> bool:
     """Whether a read of a chapter (`section_id` None) or of one of its sections must be
     written, given the student's progress rows (by chapter id) and streak as the request
     read them."""
     row = progress.get(chapter_id)
-    if row is None or row["completion_status"] not in ("in_progress", "completed"):
+    if row is None or row.completion_status not in ("in_progress", "completed"):
         return True  # the first visit starts the chapter
-    if not streak_counted_today:
+    if not activity_already_counted:
         return True  # the day's first activity counts for the streak
     if section_id is not None:
         opened = sections_opened(progress)
-        latest = (opened[0]["chapter_id"], opened[0]["last_section_id"]) if opened else None
+        latest = (opened[0].chapter_id, opened[0].last_section_id) if opened else None
         if latest != (chapter_id, section_id):
             return True  # another section is now where the student left off
-    last_write = row["last_accessed_at"]
+    last_write = row.last_accessed_at
     return last_write is None or now - last_write >= VISIT_REFRESH

@@ -27,6 +27,7 @@ from urllib.parse import urlsplit
 from companion import db
 from companion.oauth import SCOPE
 from companion.repositories import oauth as repository
+from companion.repositories.oauth import StoredClient
 
 DOCUMENT_TIMEOUT_SECONDS = 3.0
 DOCUMENT_MAX_BYTES = 16 * 1024
@@ -96,15 +97,15 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _from_row(row: dict[str, Any]) -> Client:
+def _from_row(row: StoredClient) -> Client:
     return Client(
-        client_id=row["client_id"],
-        kind=row["kind"],
-        client_name=row["client_name"],
-        redirect_uris=list(row["redirect_uris"]),
-        token_endpoint_auth_method=row["token_endpoint_auth_method"],
-        client_secret_hash=row["client_secret_hash"],
-        metadata=row["metadata"] or {},
+        client_id=row.client_id,
+        kind=row.kind,
+        client_name=row.client_name,
+        redirect_uris=list(row.redirect_uris),
+        token_endpoint_auth_method=row.token_endpoint_auth_method,
+        client_secret_hash=row.client_secret_hash,
+        metadata=row.metadata or {},
     )
 
 
@@ -115,7 +116,7 @@ def find_client(client_id: str | None) -> Client | None:
         return None
     row = db.run(lambda conn: repository.get_client(conn, client_id))
     if is_metadata_document_url(client_id):
-        fresh = row is not None and row["refreshed_at"] > datetime.now(UTC) - DOCUMENT_CACHE
+        fresh = row is not None and row.refreshed_at > datetime.now(UTC) - DOCUMENT_CACHE
         if not fresh:
             try:
                 document = fetch_metadata_document(client_id)
@@ -188,11 +189,11 @@ def list_clients() -> list[dict[str, Any]]:
     rows = db.run(lambda conn: repository.list_clients(conn))
     return [
         {
-            "client_id": row["client_id"],
-            "kind": row["kind"],
-            "client_name": row["client_name"],
-            "redirect_uris": list(row["redirect_uris"]),
-            "created_at": row["created_at"].isoformat(),
+            "client_id": row.client_id,
+            "kind": row.kind,
+            "client_name": row.client_name,
+            "redirect_uris": list(row.redirect_uris),
+            "created_at": row.created_at.isoformat(),
         }
         for row in rows
     ]

@@ -166,7 +166,8 @@ async def submit_sign_in(request: Request) -> Response:
         if registering:
             student = _register(fields, request.client.host if request.client else None)
         else:
-            student = accounts.authenticate(email, password, request.client.host)
+            found = accounts.authenticate(email, password, request.client.host)
+            student = {"id": str(found.id), "email": found.email}
     except InvalidCredentials as exc:
         return _page(request, grant, shown, status=401, error=exc.detail, email=email)
     except RateLimited as exc:

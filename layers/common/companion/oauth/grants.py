@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from companion import db, security
-from companion.domain.access import effective_tier
 from companion.oauth import (
     CODE_LIFETIME_SECONDS,
     MAX_ACCESS_TOKEN_MINUTES,
@@ -17,6 +16,7 @@ from companion.oauth import (
 from companion.oauth.clients import Client, digest
 from companion.repositories import oauth as repository
 from companion.repositories import students
+from companion.repositories.oauth import ClaimedCode, ClaimedGrant
 from companion.settings import get_settings
 
 
@@ -65,12 +65,12 @@ def save_code(
     )
 
 
-def redeem_code(code: str) -> dict[str, Any] | None:
+def redeem_code(code: str) -> ClaimedCode | None:
     """The code's grant, claimed once; a replay revokes the grant (see the repository)."""
     return db.run(lambda conn: repository.claim_code(conn, digest(code)), transaction=True)
 
 
-def redeem_refresh_token(token: str, client_id: str) -> dict[str, Any] | None:
+def redeem_refresh_token(token: str, client_id: str) -> ClaimedGrant | None:
     return db.run(
         lambda conn: repository.claim_refresh_token(conn, digest(token), client_id),
         transaction=True,
@@ -84,21 +84,18 @@ def revoke_refresh_token(token: str, client_id: str) -> bool:
     )
 
 
-def granted_student(grant: dict[str, Any]) -> GrantedStudent | None:
+def granted_student(grant: ClaimedGrant) -> GrantedStudent | None:
     """The grant's student as it is now (its plan read fresh), or None when it is gone."""
-    student = db.run(lambda conn: students.get(conn, str(grant["student_id"])))
+    student = db.run(lambda conn: students.get(conn, str(grant.student_id)))
     if student is None:
         return None
-    tier = effective_tier(
-        student["subscription_tier"], student["subscription_expires_at"], datetime.now(UTC)
-    )
     return GrantedStudent(
-        student_id=str(student["id"]),
-        tier=tier,
-        grant_id=str(grant["grant_id"]),
-        client_id=grant["client_id"],
-        scope=grant["scope"],
-        resource=grant["resource"],
+        student_id=str(student.id),
+        tier=student.effective_tier(),
+        grant_id=str(grant.grant_id),
+        client_id=grant.client_id,
+        scope=grant.scope,
+        resource=grant.resource,
     )
 
 

@@ -25,6 +25,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oauth2.rfc9207 import IssuerParameter
 
 from companion.oauth import SCOPE, clients, grants, metadata
+from companion.repositories.oauth import ClaimedCode, ClaimedGrant
 from companion.resources import mcp_resource, rest_resource
 
 if not os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
@@ -120,32 +121,32 @@ def requested_resource(request: OAuth2Request) -> str:
 
 @dataclass(frozen=True)
 class _IssuedCode:
-    grant: dict[str, Any]
+    grant: ClaimedCode
 
     def get_redirect_uri(self) -> str:
-        return self.grant["redirect_uri"]
+        return self.grant.redirect_uri
 
     def get_scope(self) -> str:
-        return self.grant["scope"]
+        return self.grant.scope
 
     @property
     def code_challenge(self) -> str | None:
-        return self.grant["code_challenge"]
+        return self.grant.code_challenge
 
     @property
     def code_challenge_method(self) -> str | None:
-        return self.grant["code_challenge_method"]
+        return self.grant.code_challenge_method
 
 
 @dataclass(frozen=True)
 class _RefreshToken:
-    grant: dict[str, Any]
+    grant: ClaimedGrant
 
     def check_client(self, client) -> bool:
-        return self.grant["client_id"] == client.client_id
+        return self.grant.client_id == client.client_id
 
     def get_scope(self) -> str:
-        return self.grant["scope"]
+        return self.grant.scope
 
 
 def _check_token_resource(request: OAuth2Request, granted_resource: str) -> None:
@@ -172,7 +173,7 @@ class AuthorizationCodeGrant(rfc6749_grants.AuthorizationCodeGrant):
 
     def query_authorization_code(self, code: str, client) -> _IssuedCode | None:
         grant = grants.redeem_code(code)
-        if grant is None or grant["client_id"] != client.client_id:
+        if grant is None or grant.client_id != client.client_id:
             return None
         return _IssuedCode(grant)
 
@@ -184,7 +185,7 @@ class AuthorizationCodeGrant(rfc6749_grants.AuthorizationCodeGrant):
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        _check_token_resource(self.request, self.request.authorization_code.grant["resource"])
+        _check_token_resource(self.request, self.request.authorization_code.grant.resource)
 
 
 class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
@@ -203,7 +204,7 @@ class RefreshTokenGrant(rfc6749_grants.RefreshTokenGrant):
 
     def validate_token_request(self) -> None:
         super().validate_token_request()
-        _check_token_resource(self.request, self.request.refresh_token.grant["resource"])
+        _check_token_resource(self.request, self.request.refresh_token.grant.resource)
 
 
 class S256CodeChallenge(CodeChallenge):

@@ -3,33 +3,45 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
-from companion.formats import iso, number
+
+@dataclass(frozen=True)
+class AttemptSummary:
+    id: UUID
+    score: Decimal
+    passed: bool
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class Attempt(AttemptSummary):
+    quiz_id: str
+    chapter_id: str
+    answers: dict[str, Any]
+    grading_details: dict[str, Any]
+    request_fingerprint: str | None  # what makes a retry "the same submission"
+
+
+@dataclass(frozen=True)
+class LatestAttempt:
+    chapter_id: str
+    passed: bool
+    grading_details: dict[str, Any]
+
 
 DETAIL_COLUMNS = """
-    id, quiz_id, chapter_id, answers_json, score, passed, grading_details_json, submitted_at,
-    request_fingerprint
+    id, score, passed, submitted_at, quiz_id, chapter_id, answers_json AS answers,
+    coalesce(grading_details_json, '{}'::jsonb) AS grading_details, request_fingerprint
 """
 
 
-def summary(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "attempt_id": str(row["id"]),
-        "score": number(row["score"]),
-        "passed": row["passed"],
-        "submitted_at": iso(row["submitted_at"]),
-    }
-
-
-def detail(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        **summary(row),
-        "quiz_id": row["quiz_id"],
-        "chapter_id": row["chapter_id"],
-        "answers": row["answers_json"],
-        "grading_details": row["grading_details_json"] or {},
-    }
+def _attempt(row: dict[str, Any] | None) -> Attempt | None:
+    return Attempt(**row) if row is not None else None
 
 
 def insert(
@@ -44,7 +56,7 @@ def insert(
     grading_details: dict,
     idempotency_key: str | None,
     fingerprint: str,
-) -> dict[str, Any] | None:
+) -> Attempt | None:
     """The new attempt, or None when this student already used the idempotency key.
 
     A concurrent insert with the same key waits on the unique index until the first
@@ -52,7 +64,7 @@ def insert(
     """
     from psycopg.types.json import Jsonb  # psycopg loads with the first query, not at import
 
-    return conn.execute(
+    row = conn.execute(
         f"""
         INSERT INTO quiz_attempts
                (student_id, quiz_id, chapter_id, answers_json, score, passed,
@@ -74,30 +86,34 @@ def insert(
             fingerprint,
         ),
     ).fetchone()
+    return _attempt(row)
 
 
-def by_idempotency_key(conn, student_id: str, key: str) -> dict[str, Any] | None:
-    return conn.execute(
+def by_idempotency_key(conn, student_id: str, key: str) -> Attempt | None:
+    row = conn.execute(
         f"SELECT {DETAIL_COLUMNS} FROM quiz_attempts"
         " WHERE student_id = %s AND idempotency_key = %s",
         (student_id, key),
     ).fetchone()
+    return _attempt(row)
 
 
-def for_quiz(conn, student_id: str, quiz_id: str) -> list[dict[str, Any]]:
-    return conn.execute(
+def for_quiz(conn, student_id: str, quiz_id: str) -> list[AttemptSummary]:
+    rows = conn.execute(
         "SELECT id, score, passed, submitted_at FROM quiz_attempts"
         " WHERE student_id = %s AND quiz_id = %s ORDER BY submitted_at DESC, id",
         (student_id, quiz_id),
     ).fetchall()
+    return [AttemptSummary(**row) for row in rows]
 
 
-def get(conn, student_id: str, quiz_id: str, attempt_id: str) -> dict[str, Any] | None:
-    return conn.execute(
+def get(conn, student_id: str, quiz_id: str, attempt_id: str) -> Attempt | None:
+    row = conn.execute(
         f"SELECT {DETAIL_COLUMNS} FROM quiz_attempts"
         " WHERE id = %s AND student_id = %s AND quiz_id = %s",
         (attempt_id, student_id, quiz_id),
     ).fetchone()
+    return _attempt(row)
 
 
 # One probe of idx_attempts_student_chapter per chapter, however many attempts. The only
@@ -106,7 +122,8 @@ def get(conn, student_id: str, quiz_id: str, attempt_id: str) -> dict[str, Any] 
 # the whole table hoping to meet this student soon (it did, on a small table dominated by
 # a few students: 7.2 ms against 0.1 ms; migration 0008).
 LATEST_PER_CHAPTER = """
-    SELECT chapter.id AS chapter_id, latest.passed, latest.grading_details_json
+    SELECT chapter.id AS chapter_id, latest.passed,
+           coalesce(latest.grading_details_json, '{}'::jsonb) AS grading_details
       FROM unnest(%s::text[]) AS chapter(id)
      CROSS JOIN LATERAL (
            SELECT passed, grading_details_json
@@ -118,10 +135,10 @@ LATEST_PER_CHAPTER = """
 """
 
 
-def latest_per_chapter(conn, student_id: str, chapter_ids: list[str]) -> dict[str, dict[str, Any]]:
+def latest_per_chapter(conn, student_id: str, chapter_ids: list[str]) -> dict[str, LatestAttempt]:
     """Each chapter's newest attempt, keyed by chapter id (chapters never attempted absent)."""
     rows = conn.execute(LATEST_PER_CHAPTER, (chapter_ids, student_id)).fetchall()
-    return {row["chapter_id"]: row for row in rows}
+    return {row["chapter_id"]: LatestAttempt(**row) for row in rows}
 
 
 # The one spelling of an attempt id the API hands out. Python's uuid.UUID also takes

@@ -7,19 +7,60 @@ matches while it is unused, so two requests racing with the same one cannot both
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
-
-CLIENT_COLUMNS = """
-    client_id, kind, client_name, client_secret_hash, redirect_uris,
-    token_endpoint_auth_method, metadata, created_at, refreshed_at
-"""
+from uuid import UUID
 
 
-def get_client(conn, client_id: str) -> dict[str, Any] | None:
-    return conn.execute(
-        f"SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = %s", (client_id,)
-    ).fetchone()
+@dataclass(frozen=True)
+class StoredClient:
+    client_id: str
+    kind: str
+    client_name: str
+    client_secret_hash: str | None
+    redirect_uris: list[str]
+    token_endpoint_auth_method: str
+    metadata: dict[str, Any] | None
+    created_at: datetime
+    refreshed_at: datetime
+
+
+@dataclass(frozen=True)
+class ClaimedGrant:
+    """The grant a code or refresh token was claimed for."""
+
+    grant_id: UUID
+    student_id: UUID
+    client_id: str
+    scope: str
+    resource: str
+
+
+@dataclass(frozen=True)
+class ClaimedCode(ClaimedGrant):
+    """A claimed authorization code, with its grant."""
+
+    revoked_at: datetime | None
+    redirect_uri: str
+    code_challenge: str | None
+    code_challenge_method: str | None
+    expires_at: datetime
+
+
+CLIENT_COLUMNS = ", ".join(field.name for field in fields(StoredClient))
+
+
+def _client(row: dict[str, Any] | None) -> StoredClient | None:
+    return StoredClient(**row) if row is not None else None
+
+
+def get_client(conn, client_id: str) -> StoredClient | None:
+    return _client(
+        conn.execute(
+            f"SELECT {CLIENT_COLUMNS} FROM oauth_clients WHERE client_id = %s", (client_id,)
+        ).fetchone()
+    )
 
 
 def save_client(
@@ -32,11 +73,11 @@ def save_client(
     redirect_uris: list[str],
     token_endpoint_auth_method: str,
     metadata: dict[str, Any],
-) -> dict[str, Any]:
+) -> StoredClient:
     """Insert a client, or refresh one (a metadata document fetched again)."""
     from psycopg.types.json import Jsonb
 
-    return conn.execute(
+    row = conn.execute(
         f"""
         INSERT INTO oauth_clients (client_id, kind, client_name, client_secret_hash,
                                    redirect_uris, token_endpoint_auth_method, metadata)
@@ -59,10 +100,11 @@ def save_client(
             Jsonb(metadata),
         ),
     ).fetchone()
+    return StoredClient(**row)
 
 
-def list_clients(conn, kind: str | None = None) -> list[dict[str, Any]]:
-    return conn.execute(
+def list_clients(conn, kind: str | None = None) -> list[StoredClient]:
+    rows = conn.execute(
         f"""
         SELECT {CLIENT_COLUMNS} FROM oauth_clients
          WHERE %(kind)s::text IS NULL OR kind = %(kind)s
@@ -70,6 +112,7 @@ def list_clients(conn, kind: str | None = None) -> list[dict[str, Any]]:
         """,
         {"kind": kind},
     ).fetchall()
+    return [StoredClient(**row) for row in rows]
 
 
 def create_grant_with_code(
@@ -120,7 +163,7 @@ _GRANT_OF_CODE = """
 """
 
 
-def claim_code(conn, code_hash: str) -> dict[str, Any] | None:
+def claim_code(conn, code_hash: str) -> ClaimedCode | None:
     """Mark an unused, unexpired code of a live grant used and return it with its grant;
     None when there is no such code. A code presented again (already used) revokes its
     grant: whatever the first use issued stops working (OAuth 2.1 §4.1.3)."""
@@ -143,7 +186,8 @@ def claim_code(conn, code_hash: str) -> dict[str, Any] | None:
             """,
             (code_hash,),
         )
-    return claimed
+        return None
+    return ClaimedCode(**claimed)
 
 
 def add_refresh_token(conn, grant_id: str, token_hash: str, expires_at: datetime) -> None:
@@ -157,7 +201,7 @@ def add_refresh_token(conn, grant_id: str, token_hash: str, expires_at: datetime
     conn.execute("UPDATE oauth_grants SET last_used_at = now() WHERE id = %s", (grant_id,))
 
 
-def claim_refresh_token(conn, token_hash: str, client_id: str) -> dict[str, Any] | None:
+def claim_refresh_token(conn, token_hash: str, client_id: str) -> ClaimedGrant | None:
     """Rotate out a live refresh token of `client_id` and return its grant; None when
     there is none. A token that was already rotated out is a replay: its whole family is
     revoked."""
@@ -180,7 +224,8 @@ def claim_refresh_token(conn, token_hash: str, client_id: str) -> dict[str, Any]
             """,
             (token_hash,),
         )
-    return claimed
+        return None
+    return ClaimedGrant(**claimed)
 
 
 def revoke_grant_of_refresh_token(conn, token_hash: str, client_id: str) -> bool:

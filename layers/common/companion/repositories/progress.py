@@ -11,18 +11,12 @@ meanwhile updates no row, so the write inserts none and returns None.
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
-COLUMN_NAMES = (
-    "chapter_id",
-    "completion_status",
-    "quiz_score",
-    "time_spent_minutes",
-    "last_accessed_at",
-    "completed_at",
-    "last_section_id",  # the section last opened in the chapter (where to resume)
-    "last_section_opened_at",
-)
+from companion.domain.chapter_progress import ChapterProgress
+
+COLUMN_NAMES = tuple(field.name for field in fields(ChapterProgress))
 COLUMNS = ", ".join(COLUMN_NAMES)
 
 _STAMP_ACTIVE = """
@@ -48,9 +42,10 @@ _NEWER_SECTION = """
 
 def touch_chapter(
     conn, student_id: str, chapter_id: str, section_id: str | None = None
-) -> dict[str, Any] | None:
+) -> ChapterProgress | None:
     """A read of the chapter (or of one of its sections, which becomes where to resume)."""
-    return conn.execute(
+    return _written(
+        conn,
         f"""
         {_STAMP_ACTIVE}
         INSERT INTO chapter_progress (student_id, chapter_id, completion_status, last_accessed_at,
@@ -69,11 +64,14 @@ def touch_chapter(
         RETURNING {COLUMNS}
         """,
         {"student": student_id, "chapter": chapter_id, "section": section_id},
-    ).fetchone()
+    )
 
 
-def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> dict[str, Any] | None:
-    return conn.execute(
+def add_reading_time(
+    conn, student_id: str, chapter_id: str, minutes: int
+) -> ChapterProgress | None:
+    return _written(
+        conn,
         f"""
         {_STAMP_ACTIVE}
         INSERT INTO chapter_progress
@@ -87,14 +85,15 @@ def add_reading_time(conn, student_id: str, chapter_id: str, minutes: int) -> di
         RETURNING {COLUMNS}
         """,
         {"student": student_id, "chapter": chapter_id, "minutes": minutes},
-    ).fetchone()
+    )
 
 
 def record_quiz_score(
     conn, student_id: str, chapter_id: str, score: float, passing_score: float
-) -> dict[str, Any] | None:
+) -> ChapterProgress | None:
     """Keep the best score; complete the chapter (completed_at set once) when it passes."""
-    return conn.execute(
+    return _written(
+        conn,
         f"""
         {_STAMP_ACTIVE}
         INSERT INTO chapter_progress AS p
@@ -119,11 +118,17 @@ def record_quiz_score(
         RETURNING {COLUMNS}
         """,
         {"student": student_id, "chapter": chapter_id, "score": score, "passing": passing_score},
-    ).fetchone()
+    )
 
 
-def for_student(conn, student_id: str) -> dict[str, dict[str, Any]]:
+def _written(conn, query: str, params: dict[str, Any]) -> ChapterProgress | None:
+    row = conn.execute(query, params).fetchone()
+    return ChapterProgress(**row) if row is not None else None
+
+
+def for_student(conn, student_id: str) -> dict[str, ChapterProgress]:
+    """The student's rows by chapter id."""
     rows = conn.execute(
         f"SELECT {COLUMNS} FROM chapter_progress WHERE student_id = %s", (student_id,)
     ).fetchall()
-    return {row["chapter_id"]: row for row in rows}
+    return {row["chapter_id"]: ChapterProgress(**row) for row in rows}

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
+
+
+@dataclass(frozen=True)
+class OldAttempt:
+    """An attempt past the retention period, and its archive line (None in a dry run)."""
+
+    id: UUID
+    submitted_at: datetime
+    student_id: UUID
+    line: str | None = None
+
 
 # Each row as one JSON object, built by the server: every column (a column added later is
 # archived too), numbers as numbers, the JSON columns as JSON, instants as ISO-8601 in UTC
@@ -40,7 +52,7 @@ def oldest_batch(
     after: tuple[datetime, UUID] | None,
     limit: int,
     with_lines: bool = True,
-) -> list[dict[str, Any]]:
+) -> list[OldAttempt]:
     """Up to `limit` attempts submitted before `cutoff`, oldest first, after the `after` key:
     their id and submitted_at and, unless a dry run needs only those, their archive line."""
     params: dict[str, Any] = {"cutoff": cutoff, "limit": limit}
@@ -48,7 +60,8 @@ def oldest_batch(
         params["after_at"], params["after_id"] = after
     with conn.transaction():
         conn.execute("SET LOCAL TimeZone = 'UTC'")
-        return conn.execute(_batch_sql(with_lines, after is not None), params).fetchall()
+        rows = conn.execute(_batch_sql(with_lines, after is not None), params).fetchall()
+    return [OldAttempt(**row) for row in rows]
 
 
 def delete_archived(conn, ids: list[UUID], cutoff: datetime) -> int:

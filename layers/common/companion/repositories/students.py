@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from companion.domain.chapter_progress import ChapterProgress
+from companion.domain.streaks import StoredStreak
+from companion.domain.student import StudentProfile, StudentWithPassword
 from companion.repositories import oauth, progress, streaks
 
-PROFILE_COLUMNS = """
-    id, email, full_name, timezone, subscription_tier, subscription_expires_at,
-    created_at, last_active_at
-"""
+PROFILE_FIELDS = tuple(field.name for field in fields(StudentProfile))
+PROFILE_COLUMNS = ", ".join(PROFILE_FIELDS)
 
 
-def get(conn, student_id: str) -> dict[str, Any] | None:
-    return conn.execute(
-        f"SELECT {PROFILE_COLUMNS} FROM students WHERE id = %s", (student_id,)
-    ).fetchone()
+@dataclass(frozen=True)
+class StudentWithStreak:
+    """What every authenticated request reads first: the student, their streak (None when
+    they have no streak row) and, when asked for, their chapter_progress rows."""
+
+    student: StudentProfile
+    streak: StoredStreak | None
+    progress: dict[str, ChapterProgress] | None  # by chapter id; None when not read
+
+
+def _student(row: dict[str, Any] | None) -> StudentProfile | None:
+    return StudentProfile(**row) if row is not None else None
+
+
+def get(conn, student_id: str) -> StudentProfile | None:
+    return _student(
+        conn.execute(
+            f"SELECT {PROFILE_COLUMNS} FROM students WHERE id = %s", (student_id,)
+        ).fetchone()
+    )
 
 
 # The streak's timezone is read under another name: the profile has one too.
 _STREAK_FIELDS = tuple(name for name in streaks.COLUMN_NAMES if name != "timezone")
 _CALLER = f"""
-    SELECT s.id, s.email, s.full_name, s.timezone, s.subscription_tier,
-           s.subscription_expires_at, s.created_at, s.last_active_at,
+    SELECT {", ".join(f"s.{name}" for name in PROFILE_FIELDS)},
            {", ".join(f"k.{name}" for name in _STREAK_FIELDS)},
            k.timezone AS streak_timezone, k.student_id AS streak_student
            {{progress_fields}}
@@ -49,10 +66,11 @@ _CALLER_WITH_STREAK_AND_PROGRESS = _CALLER.format(
 )
 
 
-def get_with_streak(conn, student_id: str, *, with_progress: bool = False) -> dict[str, Any] | None:
-    """The profile with the student's streak row under "streak" (None when it has none) and,
-    `with_progress`, its chapter_progress rows under "progress" (by chapter id): what every
-    authenticated request reads first, in one round trip."""
+def get_with_streak(
+    conn, student_id: str, *, with_progress: bool = False
+) -> StudentWithStreak | None:
+    """The student, their streak and, `with_progress`, their chapter_progress rows, in one
+    round trip."""
     query = _CALLER_WITH_STREAK_AND_PROGRESS if with_progress else _CALLER_WITH_STREAK
     row = conn.execute(query, (student_id,)).fetchone()
     if row is None:
@@ -60,27 +78,32 @@ def get_with_streak(conn, student_id: str, *, with_progress: bool = False) -> di
     streak = {name: row.pop(name) for name in _STREAK_FIELDS}
     streak["timezone"] = row.pop("streak_timezone")
     has_streak = row.pop("streak_student") is not None
-    row["streak"] = streak if has_streak else None
+    by_chapter = None
     if with_progress:
         columns = [row.pop(f"progress_{name}") or [] for name in _PROGRESS_FIELDS]
         rows = (
-            dict(zip(_PROGRESS_FIELDS, values, strict=True))
+            ChapterProgress(*values)  # the fields in column order
             for values in zip(*columns, strict=True)
         )
-        row["progress"] = {entry["chapter_id"]: entry for entry in rows}
-    return row
+        by_chapter = {entry.chapter_id: entry for entry in rows}
+    return StudentWithStreak(
+        student=StudentProfile(**row),
+        streak=streaks.stored_streak(streak) if has_streak else None,
+        progress=by_chapter,
+    )
 
 
-def get_by_email(conn, email: str) -> dict[str, Any] | None:
+def get_by_email(conn, email: str) -> StudentWithPassword | None:
     """The profile and password hash of the student with this (normalised) e-mail."""
-    return conn.execute(
+    row = conn.execute(
         f"SELECT {PROFILE_COLUMNS}, password_hash FROM students WHERE email = %s", (email,)
     ).fetchone()
+    return StudentWithPassword(**row) if row is not None else None
 
 
 def create(
     conn, *, email: str, password_hash: str, full_name: str | None, timezone: str
-) -> dict[str, Any] | None:
+) -> StudentProfile | None:
     """Insert a free student and its streak row (0/0, same timezone); None when the e-mail
     is taken. Run in a transaction.
 
@@ -99,7 +122,7 @@ def create(
     ).fetchone()
     if student is not None:
         streaks.create(conn, str(student["id"]), timezone)
-    return student
+    return _student(student)
 
 
 def set_password_hash(conn, student_id, password_hash: str) -> None:
@@ -122,7 +145,7 @@ def lock_for_writing(conn, student_id: str) -> bool:
     return row is not None
 
 
-def update_profile(conn, student_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+def update_profile(conn, student_id: str, changes: dict[str, Any]) -> StudentProfile | None:
     """Apply `changes` (any of full_name, timezone); a new timezone also becomes the
     streak's. Run in a transaction. None when the student no longer exists."""
     assignments = {name: changes[name] for name in ("full_name", "timezone") if name in changes}
@@ -138,12 +161,12 @@ def update_profile(conn, student_id: str, changes: dict[str, Any]) -> dict[str, 
             "UPDATE streaks SET timezone = %s WHERE student_id = %s",
             (assignments["timezone"], student_id),
         )
-    return student
+    return _student(student)
 
 
-def set_tier(conn, email: str, tier: str, expires_at: datetime | None) -> dict[str, Any] | None:
+def set_tier(conn, email: str, tier: str, expires_at: datetime | None) -> StudentProfile | None:
     """Set the plan of the student with this (normalised) e-mail; None when there is none."""
-    return conn.execute(
+    row = conn.execute(
         f"""
         UPDATE students SET subscription_tier = %s, subscription_expires_at = %s
          WHERE email = %s
@@ -151,14 +174,16 @@ def set_tier(conn, email: str, tier: str, expires_at: datetime | None) -> dict[s
         """,
         (tier, expires_at, email),
     ).fetchone()
+    return _student(row)
 
 
-def delete(conn, student_id: str) -> dict[str, Any] | None:
+def delete(conn, student_id: str) -> str | None:
     """Delete the student; progress, attempts and streak go with it (ON DELETE CASCADE).
-    Returns the deleted row's id and e-mail, or None when it was already gone."""
-    return conn.execute(
-        "DELETE FROM students WHERE id = %s RETURNING id, email", (student_id,)
+    Returns the deleted student's e-mail, or None when it was already gone."""
+    row = conn.execute(
+        "DELETE FROM students WHERE id = %s RETURNING email", (student_id,)
     ).fetchone()
+    return row["email"] if row is not None else None
 
 
 def export_rows(
@@ -202,6 +227,8 @@ def export_rows(
         "student": student,
         "chapter_progress": chapter_progress,
         "quiz_attempts": quiz_attempts,
-        "streak": streaks.get(conn, student_id),
+        "streak": conn.execute(
+            f"SELECT {streaks.COLUMNS} FROM streaks WHERE student_id = %s", (student_id,)
+        ).fetchone(),
         "signed_in_clients": oauth.signed_in_clients(conn, student_id),
     }

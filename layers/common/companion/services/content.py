@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from companion import cache, catalogue, db, learning
+from companion import activity, cache, catalogue, db
 from companion.content_store import content_store
 from companion.errors import NotFound
 
@@ -29,7 +29,7 @@ def read_chapter(
     course = catalogue.course()
     chapter = course.openable_chapter(chapter_id, student.may_open)
     if record_visit:
-        learning.record_visit(student, chapter.chapter_id)
+        activity.record_visit(student, chapter.chapter_id)
     previous, following = course.neighbour(chapter_id, -1), course.neighbour(chapter_id, 1)
     return {
         **course.raw_chapters[chapter_id],
@@ -47,7 +47,7 @@ def read_section(student: CurrentStudent, chapter_id: str, section_id: str) -> d
     section = chapter.section(section_id)
     if section is None:
         raise NotFound(f"Chapter '{chapter_id}' has no section '{section_id}'.")
-    learning.record_visit(student, chapter.chapter_id, section.section_id)
+    activity.record_visit(student, chapter.chapter_id, section.section_id)
     return {"chapter_id": chapter.chapter_id, **section.model_dump()}
 
 

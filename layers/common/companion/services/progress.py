@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from companion import catalogue
-from companion.learning import record_activity
+from companion.activity import record_activity
 from companion.progress_report import chapter_entry, progress_report, streak_report
 from companion.repositories import progress
 

@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from companion import catalogue, db
+from companion.activity import submit_quiz_attempt
 from companion.domain.review import review_sections_of
 from companion.errors import InvalidInput, NotFound
-from companion.formats import number
-from companion.learning import submit_quiz_attempt
+from companion.formats import iso, number
 from companion.repositories import attempts, progress
 
 if TYPE_CHECKING:  # the caller's type only: services do not depend on FastAPI
     from companion.deps import CurrentStudent
+    from companion.repositories.attempts import AttemptSummary
 
 
 def quiz_view(student: CurrentStudent, quiz_id: str) -> dict[str, Any]:
@@ -69,8 +70,8 @@ def list_attempts(student: CurrentStudent, quiz_id: str) -> dict[str, Any]:
 
     rows, chapter_progress = db.run(read)
     return {
-        "attempts": [attempts.summary(row) for row in rows],
-        "best_score": number(chapter_progress["quiz_score"]) if chapter_progress else None,
+        "attempts": [_summary(row) for row in rows],
+        "best_score": number(chapter_progress.quiz_score) if chapter_progress else None,
     }
 
 
@@ -82,5 +83,20 @@ def attempt_detail(student: CurrentStudent, quiz_id: str, attempt_id: str) -> di
         row = db.run(lambda conn: attempts.get(conn, student.id, quiz.quiz_id, attempt_id))
     if row is None:
         raise NotFound(f"You have no attempt '{attempt_id}' at quiz '{quiz_id}'.")
-    detail = attempts.detail(row)
-    return {**detail, "review_sections": review_sections_of(detail["grading_details"], chapter)}
+    return {
+        **_summary(row),
+        "quiz_id": row.quiz_id,
+        "chapter_id": row.chapter_id,
+        "answers": row.answers,
+        "grading_details": row.grading_details,
+        "review_sections": review_sections_of(row.grading_details, chapter),
+    }
+
+
+def _summary(attempt: AttemptSummary) -> dict[str, Any]:
+    return {
+        "attempt_id": str(attempt.id),
+        "score": number(attempt.score),
+        "passed": attempt.passed,
+        "submitted_at": iso(attempt.submitted_at),
+    }

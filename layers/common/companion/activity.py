@@ -1,5 +1,5 @@
-"""The learning loop's writes: activity (a progress write plus the streak), and a quiz
-submission, graded and stored in one transaction."""
+"""Recording what a student does: a visit or reading time (a progress write plus the
+streak), and a quiz submission, graded and stored in one transaction."""
 
 from __future__ import annotations
 
@@ -10,14 +10,23 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from companion import db
+from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.content_models import Chapter, Quiz
 from companion.domain.grading import InvalidAnswers, grade_quiz
 from companion.domain.review import review_sections_of
-from companion.domain.streaks import streak_view
+from companion.domain.streaks import (
+    StoredStreak,
+    StreakState,
+    counting_zone,
+    freezes_to_spend,
+    local_date,
+    streak_view,
+)
 from companion.domain.visits import visit_is_news
-from companion.errors import IdempotencyKeyReused, InvalidInput, Unauthorized
-from companion.formats import number
+from companion.errors import AccountGone, IdempotencyKeyReused, InvalidInput
+from companion.formats import iso, number
 from companion.repositories import attempts, progress, streaks, students
+from companion.repositories.attempts import Attempt
 
 T = TypeVar("T")
 
@@ -33,10 +42,6 @@ def request_fingerprint(quiz_id: str, answers_as_read: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _account_gone() -> Unauthorized:
-    return Unauthorized("This account no longer exists. Please register again.")
-
-
 def record_activity(student, write: Callable[[Any], T | None]) -> T:
     """Run a progress write (which stamps last_active_at itself) as the student's activity:
     alone, one statement, when today already counts in the streak; else in one transaction
@@ -46,12 +51,12 @@ def record_activity(student, write: Callable[[Any], T | None]) -> T:
     def write_and_advance(conn):
         result = write(conn)
         if result is None:
-            raise _account_gone()
-        if not student.counted_today():
+            raise AccountGone()
+        if not student.activity_already_counted():
             streaks.advance(conn, student.id)
         return result
 
-    return db.run(write_and_advance, transaction=not student.counted_today())
+    return db.run(write_and_advance, transaction=not student.activity_already_counted())
 
 
 def record_visit(student, chapter_id: str, section_id: str | None = None) -> None:
@@ -59,23 +64,30 @@ def record_visit(student, chapter_id: str, section_id: str | None = None) -> Non
     off), as progress and activity; no write at all when it teaches the database nothing new
     (decided from the rows read with the caller: domain.visits)."""
     if visit_is_news(
-        student.progress, chapter_id, section_id, student.counted_today(), datetime.now(UTC)
+        student.progress,
+        chapter_id,
+        section_id,
+        student.activity_already_counted(),
+        datetime.now(UTC),
     ):
         record_activity(
             student, lambda conn: progress.touch_chapter(conn, student.id, chapter_id, section_id)
         )
 
 
-def settled_streak(student) -> dict[str, Any] | None:
-    """The caller's streak row as read with them; when a whole day was missed while a freeze
+def settled_streak(student) -> StoredStreak | None:
+    """The caller's streak as read with them; when a whole day was missed while a freeze
     is held, the freezes it spends are written first (under the row's lock, so concurrent
     reads spend a freeze once) and the row returned is the one written."""
-    if not streaks.freezes_to_spend(student.streak):
-        return student.streak
+    streak = student.streak
+    if streak is None or not freezes_to_spend(
+        streak.state, local_date(datetime.now(UTC), student.streak_zone)
+    ):
+        return streak
 
     def spend(conn):
         if not students.lock_for_writing(conn, student.id):  # the lock order of writes
-            raise _account_gone()
+            raise AccountGone()
         return streaks.spend_freezes(conn, student.id)
 
     return db.run(spend, transaction=True)
@@ -105,7 +117,7 @@ def submit_quiz_attempt(
         # The student row first, as DELETE /v1/me locks it first (one lock order, no
         # deadlock); a student deleted meanwhile is a 401, not a foreign-key error.
         if not students.lock_for_writing(conn, student_id):
-            raise _account_gone()
+            raise AccountGone()
         row = attempts.insert(
             conn,
             student_id=student_id,
@@ -120,7 +132,7 @@ def submit_quiz_attempt(
         )
         if row is None:
             original = attempts.by_idempotency_key(conn, student_id, idempotency_key)
-            if original["request_fingerprint"] != fingerprint:
+            if original.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
                     "This idempotency_key was already used for a different submission. "
                     "Use a fresh key for new answers."
@@ -130,36 +142,48 @@ def submit_quiz_attempt(
         chapter_progress = progress.record_quiz_score(
             conn, student_id, chapter.chapter_id, grade.score, quiz.passing_score
         )
-        if student.counted_today():
-            streak_row = student.streak
+        if student.activity_already_counted():
+            streak = student.streak
         else:
-            streak_row = streaks.advance(conn, student_id)
-        return row, chapter_progress, streak_row, False
+            streak = streaks.advance(conn, student_id)
+        return row, chapter_progress, streak, False
 
-    row, chapter_progress, streak_row, replayed = db.run(store, transaction=True)
-    return attempt_result(row, quiz, chapter, chapter_progress, streak_row), replayed
+    row, chapter_progress, streak, replayed = db.run(store, transaction=True)
+    return attempt_result(student, row, quiz, chapter, chapter_progress, streak), replayed
 
 
-def attempt_result(row, quiz: Quiz, chapter: Chapter, chapter_progress, streak_row) -> dict:
-    details = row["grading_details_json"] or {}
-    view = streak_view(
-        streaks.state_of(streak_row), datetime.now(UTC), (streak_row or {}).get("timezone", "UTC")
-    )
+def view_of_streak(student, streak: StoredStreak | None) -> dict[str, Any]:
+    """The body of GET /v1/streak for the caller's `streak` (as read with them, or as just
+    written), counted in its timezone (else the student's)."""
+    state = streak.state if streak is not None else StreakState(0, 0, None)
+    zone = counting_zone(streak.timezone if streak is not None else None, student.timezone)
+    return streak_view(state, datetime.now(UTC), zone)
+
+
+def attempt_result(
+    student,
+    row: Attempt,
+    quiz: Quiz,
+    chapter: Chapter,
+    chapter_progress: ChapterProgress | None,
+    streak: StoredStreak | None,
+) -> dict:
+    view = view_of_streak(student, streak)
     return {
-        "attempt_id": str(row["id"]),
+        "attempt_id": str(row.id),
         "quiz_id": quiz.quiz_id,
         "chapter_id": chapter.chapter_id,
-        "score": number(row["score"]),
-        "passed": row["passed"],
+        "score": number(row.score),
+        "passed": row.passed,
         "passing_score": quiz.passing_score,
-        "grading_details": details,
-        "review_sections": review_sections_of(details, chapter),
-        "best_score": number(chapter_progress["quiz_score"]) if chapter_progress else None,
-        "chapter_status": chapter_progress["completion_status"] if chapter_progress else None,
+        "grading_details": row.grading_details,
+        "review_sections": review_sections_of(row.grading_details, chapter),
+        "best_score": number(chapter_progress.quiz_score) if chapter_progress else None,
+        "chapter_status": chapter_progress.completion_status if chapter_progress else None,
         "streak": {
             "current_streak": view["current_streak"],
             "longest_streak": view["longest_streak"],
             "milestone_message": view["milestone_message"],
         },
-        "submitted_at": attempts.summary(row)["submitted_at"],
+        "submitted_at": iso(row.submitted_at),
     }
