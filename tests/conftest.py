@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,9 +31,9 @@ def _postgres_admin_url() -> str:
 
 @pytest.fixture(scope="session")
 def stack():
-    from companion_dev.services import start_local_stack
+    from companion_dev.services import start_local_services
 
-    local = start_local_stack(
+    local = start_local_services(
         _postgres_admin_url(),
         # A database of this session's own, so parallel runs on one server never collide.
         f"companion_test_{os.getpid()}",
@@ -55,6 +56,54 @@ def stack():
         "bucket": local.bucket,
     }
     local.close()
+
+
+def forget_clients() -> None:
+    """Drop everything built from the environment (the settings, the cache client, the
+    database connections), so the next use reads it afresh."""
+    from companion import cache, db
+    from companion.settings import reset_settings
+
+    reset_settings()
+    cache.reset()
+    db.close_all()
+
+
+class Environment:
+    """`environment(NAME="value", OTHER=None)` sets (None: removes) environment variables and
+    forgets every client built from the old ones. The test's changes are undone, and the
+    clients forgotten again, when the test ends, or at the end of a `with environment(...):`
+    block. The course a process holds in memory (`companion.catalogue`) stays: a test that
+    needs a cold function says `catalogue.forget()`."""
+
+    def __init__(self) -> None:
+        self._patch = pytest.MonkeyPatch()
+
+    def __call__(self, **variables: str | None) -> Environment:
+        for name, value in variables.items():
+            if value is None:
+                self._patch.delenv(name, raising=False)
+            else:
+                self._patch.setenv(name, value)
+        forget_clients()
+        return self
+
+    def __enter__(self) -> Environment:
+        return self
+
+    def __exit__(self, *_exception) -> None:
+        self.restore()
+
+    def restore(self) -> None:
+        self._patch.undo()
+        forget_clients()
+
+
+@pytest.fixture
+def environment() -> Iterator[Environment]:
+    changes = Environment()
+    yield changes
+    changes.restore()
 
 
 PASSWORD = "correct horse battery"

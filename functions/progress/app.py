@@ -3,7 +3,7 @@
 from companion.deps import Student, StudentWithProgress
 from companion.schemas.requests import ReadingTime
 from companion.services import progress
-from companion.web import create_app, documented, lambda_handler
+from companion.web import create_app, lambda_handler, operation
 
 app = create_app(
     "Course Companion - progress",
@@ -13,9 +13,22 @@ app = create_app(
 
 @app.get(
     "/v1/progress",
-    summary="All six chapters' progress, your streak and the next step.",
+    summary="The student's progress, streak and next step.",
 )
-@documented("learning.ProgressReport", "Your progress.", 401)
+@operation(
+    operation_id="getProgress",
+    description=(
+        "Returns the student's progress on all six chapters (status, best quiz score, reading "
+        "minutes), percentage complete, the streak, and next_step: the action to take next with a "
+        "one-sentence message. Use it to coach the student."
+    ),
+    returns="learning.ProgressReport",
+    returns_description=(
+        "chapters, completed_chapters, total_chapters, progress_percentage, streak and next_step "
+        "{action, chapter_id, quiz_id, section_ids, message}."
+    ),
+    errors=(401,),
+)
 async def get_progress(student: StudentWithProgress):
     return progress.progress_overview(student)
 
@@ -24,16 +37,39 @@ async def get_progress(student: StudentWithProgress):
     "/v1/progress/{chapter_id}/time",
     summary="Add reading time to a chapter.",
 )
-@documented("learning.ChapterProgress", "The chapter's progress.", 400, 401, 403, 404, 413, 422)
+@operation(
+    operation_id="logReadingTime",
+    description=(
+        "Adds minutes (1-240) the student spent reading a chapter; starts the chapter if needed "
+        "and counts as study for the streak. Log only time the student reports or confirms."
+    ),
+    returns="learning.ChapterProgress",
+    returns_description="The chapter's progress entry, as in getProgress.",
+    errors=(400, 401, 403, 404, 413, 422),
+    consequential=False,
+)
 async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student):
     return progress.log_reading_time(student, chapter_id, body.minutes)
 
 
 @app.get(
     "/v1/streak",
-    summary="Your learning streak, and whether it is at risk today.",
+    summary="The student's learning streak.",
 )
-@documented("learning.Streak", "Your streak.", 401)
+@operation(
+    operation_id="getStreak",
+    description=(
+        "Returns the learning streak in days: current and longest, active_today, at_risk (the "
+        "streak ends unless the student studies before day_ends_at), next_milestone and "
+        "milestone_message."
+    ),
+    returns="learning.Streak",
+    returns_description=(
+        "current_streak, longest_streak, last_activity_date, timezone, active_today, at_risk, "
+        "day_ends_at, next_milestone, milestone_message."
+    ),
+    errors=(401,),
+)
 async def get_streak(student: Student):
     return progress.current_streak(student)
 

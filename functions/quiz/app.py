@@ -7,7 +7,7 @@ from fastapi import Header, Response
 from companion.deps import Student
 from companion.schemas.requests import IDEMPOTENCY_KEY_PATTERN, Submission
 from companion.services import quizzes
-from companion.web import create_app, documented, lambda_handler
+from companion.web import create_app, lambda_handler, operation
 
 app = create_app(
     "Course Companion - quizzes",
@@ -17,33 +17,55 @@ app = create_app(
 
 @app.get(
     "/v1/quizzes/{quiz_id}",
-    summary="A chapter's quiz: its questions, without answers.",
+    summary="A chapter's quiz questions, without answers.",
 )
-@documented("learning.QuizView", "The questions.", 401, 403, 404)
+@operation(
+    operation_id="getQuiz",
+    description=(
+        "Returns a chapter's quiz: passing_score and its questions (question_id, text, type, "
+        "options for multiple-choice), never the answers. Show the questions as written and "
+        "collect the student's own answers; do not answer them yourself."
+    ),
+    returns="learning.QuizView",
+    returns_description="quiz_id, chapter_id, passing_score and questions.",
+    errors=(401, 403, 404),
+)
 async def get_quiz(quiz_id: str, student: Student):
     return quizzes.quiz_view(student, quiz_id)
 
 
 @app.post(
     "/v1/quizzes/{quiz_id}/submit",
-    summary="Submit answers; get the graded result.",
+    summary="Grade the student's answers and record the attempt.",
 )
-@documented(
-    "learning.SubmissionResult",
-    "The graded attempt. A retry with a used idempotency key replays the original result "
-    "with the header Idempotent-Replayed: true.",
-    400,
-    401,
-    403,
-    404,
-    413,
-    422,
+@operation(
+    operation_id="submitQuiz",
+    description=(
+        "Grades the student's answers by fixed rules and records the attempt. Send only the "
+        "student's own answers, never your guesses. Always send a new UUID as idempotency_key; "
+        "reuse it only to retry this same submission after a timeout."
+    ),
+    returns="learning.SubmissionResult",
+    returns_description=(
+        "attempt_id, score, passed, passing_score, grading_details per question (with feedback "
+        "and a review pointer when wrong), review_sections to reread, best_score, chapter_status "
+        "and streak."
+    ),
+    errors=(400, 401, 403, 404, 413, 422),
     headers={
         "Idempotent-Replayed": {
             "description": "true when this is the replay of an earlier submission.",
             "schema": {"type": "string"},
         }
     },
+    error_notes={
+        422: (
+            "An answer or field is invalid (detail names the valid choices), an unknown question "
+            "id (code invalid_input), or an idempotency_key already used for a different "
+            "submission (code idempotency_key_reused: make a new key)."
+        ),
+    },
+    consequential=True,
 )
 async def submit_quiz(
     quiz_id: str,
@@ -71,18 +93,39 @@ async def submit_quiz(
 
 @app.get(
     "/v1/quizzes/{quiz_id}/attempts",
-    summary="Your attempts at a quiz, newest first.",
+    summary="The student's attempts at a quiz, newest first.",
 )
-@documented("learning.AttemptList", "Your attempts.", 401, 403, 404)
+@operation(
+    operation_id="listAttempts",
+    description=(
+        "Lists the student's attempts at a quiz, newest first (attempt_id, score, passed, "
+        "submitted_at), with the best score so far."
+    ),
+    returns="learning.AttemptList",
+    returns_description="attempts (newest first) and best_score.",
+    errors=(401, 403, 404),
+)
 async def list_attempts(quiz_id: str, student: Student):
     return quizzes.list_attempts(student, quiz_id)
 
 
 @app.get(
     "/v1/quizzes/{quiz_id}/attempts/{attempt_id}",
-    summary="One of your attempts, with your answers and the grading.",
+    summary="One past attempt with its grading.",
 )
-@documented("learning.AttemptDetail", "The attempt.", 401, 403, 404)
+@operation(
+    operation_id="getAttempt",
+    description=(
+        "Returns one of the student's past attempts with their answers, the grading of each "
+        "question and the review_sections to reread."
+    ),
+    returns="learning.AttemptDetail",
+    returns_description=(
+        "attempt_id, quiz_id, score, passed, answers, grading_details, submitted_at and "
+        "review_sections."
+    ),
+    errors=(401, 403, 404),
+)
 async def get_attempt(quiz_id: str, attempt_id: str, student: Student):
     return quizzes.attempt_detail(student, quiz_id, attempt_id)
 

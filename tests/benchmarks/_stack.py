@@ -29,6 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The suite's client (tests/api.py), importable from a benchmark run as a script.
+sys.path.insert(1, str(REPO_ROOT / "tests"))
 WORK_DIR = REPO_ROOT / ".companion" / "bench"
 CONTENT_DIR = REPO_ROOT / "shared" / "content"
 BENCHMARKS_MD = REPO_ROOT / "docs" / "BENCHMARKS.md"
@@ -69,7 +71,7 @@ def postgres_admin_url() -> str:
 
 @dataclass
 class Stack:
-    local: object  # companion_dev.services.LocalStack
+    local: object  # companion_dev.services.LocalServices
     pool_size: int
 
     @property
@@ -112,7 +114,7 @@ def start_stack(
     }
     if bcrypt_rounds is not None:
         extra["BCRYPT_ROUNDS"] = str(bcrypt_rounds)
-    local = services.start_local_stack(
+    local = services.start_local_services(
         postgres_admin_url(),
         database,
         WORK_DIR,
@@ -189,27 +191,6 @@ class BenchStudent:
     token: str
 
 
-def call(
-    method: str,
-    path: str,
-    *,
-    token: str | None = None,
-    body: Any = None,
-    query: str = "",
-) -> dict[str, Any]:
-    """One request through the real handler (routed by template.yaml); the raw result."""
-    from companion_dev.invoke import LambdaContext, api_gateway_event, call_route
-
-    event = api_gateway_event(
-        method,
-        path,
-        query_string=query,
-        headers=headers_for(token, body),
-        body=None if body is None else json.dumps(body),
-    )
-    return call_route(event, LambdaContext(aws_request_id=str(uuid.uuid4())))
-
-
 def headers_for(token: str | None, body: Any = None) -> dict[str, str]:
     headers = {"user-agent": "companion-bench"}
     if body is not None:
@@ -219,53 +200,18 @@ def headers_for(token: str | None, body: Any = None) -> dict[str, str]:
     return headers
 
 
-def register_student(
-    *, wait_for_auth_seconds: float = 0.0, retry_every_seconds: float = 120.0
-) -> BenchStudent:
-    """A new free student through POST /auth/register and /auth/login.
+def register_student() -> BenchStudent:
+    """A new free student through POST /auth/register and /auth/login (the suite's client)."""
+    from api import Api
 
-    While auth answers 501 (not built yet) it retries every `retry_every_seconds` until
-    `wait_for_auth_seconds` have passed, then makes the student with SQL and a token from
-    companion.security instead (and says so on stderr).
-    """
     email = f"bench-{uuid.uuid4().hex[:16]}@example.com"
-    deadline = time.monotonic() + wait_for_auth_seconds
-    while True:
-        registered = call("POST", "/auth/register", body={"email": email, "password": PASSWORD})
-        if registered["statusCode"] != 501:
-            break
-        if time.monotonic() >= deadline:
-            print("auth answers 501: making the student with SQL", file=sys.stderr)
-            return _student_by_sql(email)
-        time.sleep(min(retry_every_seconds, max(1.0, deadline - time.monotonic())))
-    if registered["statusCode"] != 201:
-        raise RuntimeError(f"register answered {registered['statusCode']}: {registered['body']}")
-    login = call("POST", "/auth/login", body={"email": email, "password": PASSWORD})
-    if login["statusCode"] != 200:
-        raise RuntimeError(f"login answered {login['statusCode']}: {login['body']}")
-    return BenchStudent(
-        user_id=json.loads(registered["body"])["user_id"],
-        email=email,
-        token=json.loads(login["body"])["access_token"],
-    )
-
-
-def _student_by_sql(email: str) -> BenchStudent:
-    from companion import db, security
-
-    def insert(conn):
-        row = conn.execute(
-            "INSERT INTO students (email, password_hash, subscription_tier)"
-            " VALUES (%s, %s, 'free') RETURNING id",
-            (email, security.hash_password(PASSWORD)),
-        ).fetchone()
-        conn.execute("INSERT INTO streaks (student_id) VALUES (%s)", (row["id"],))
-        return str(row["id"])
-
-    user_id = db.run(insert, transaction=True)
-    return BenchStudent(
-        user_id=user_id, email=email, token=security.issue_access_token(user_id, "free").token
-    )
+    registered = Api().post("/auth/register", {"email": email, "password": PASSWORD})
+    if registered.status != 201:
+        raise RuntimeError(f"register answered {registered.status}: {registered.body}")
+    login = Api().post("/auth/login", {"email": email, "password": PASSWORD})
+    if login.status != 200:
+        raise RuntimeError(f"login answered {login.status}: {login.body}")
+    return BenchStudent(user_id=registered["user_id"], email=email, token=login["access_token"])
 
 
 def passing_answers(quiz_id: str) -> dict[str, Any]:

@@ -383,7 +383,7 @@ def main() -> None:
     # A database of this run's own: other checkouts on the same server run this too.
     stack = _stack.start_stack(f"companion_bench_cold_{os.getpid()}")
     try:
-        student = _stack.register_student(wait_for_auth_seconds=600)
+        student = _stack.register_student()
         all_targets = targets(student)
         all_targets += built_targets(all_targets, build_dir.resolve())
         hello = all_targets[0]

@@ -21,8 +21,6 @@ from api import Api
 from faults import SilentListener, closed_port
 from psycopg.rows import dict_row
 
-from companion import cache
-from companion.settings import reset_settings
 from companion.throttle import key_for
 from companion_dev.admin import set_tier
 
@@ -32,22 +30,6 @@ PASSWORD = "correct horse battery"
 @pytest.fixture(autouse=True)
 def _stack(stack):
     return stack
-
-
-@pytest.fixture
-def environment(monkeypatch):
-    """Change settings for one test; the stack's settings and cache client come back after."""
-
-    def change(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        reset_settings()
-        cache.reset()
-
-    yield change
-    monkeypatch.undo()
-    reset_settings()
-    cache.reset()
 
 
 def new_email() -> str:
@@ -519,9 +501,7 @@ def test_the_window_slides_instead_of_resetting_at_fixed_times(environment):
 
 
 @pytest.mark.parametrize("cache_state", ["down", "hung", "unset"])
-def test_a_locked_account_stays_locked_whatever_the_cache_does(
-    environment, monkeypatch, cache_state
-):
+def test_a_locked_account_stays_locked_whatever_the_cache_does(environment, cache_state):
     email = new_email()
     assert register(email).status == 201
     for _ in range(3):
@@ -533,9 +513,7 @@ def test_a_locked_account_stays_locked_whatever_the_cache_does(
             hung = stack.enter_context(SilentListener())
             environment(UPSTASH_REDIS_REST_URL=hung.url())
         else:
-            environment()
-            monkeypatch.delenv("UPSTASH_REDIS_REST_URL")
-            reset_settings()
+            environment(UPSTASH_REDIS_REST_URL=None)
         # The failures before the cache went away still count, and so do these.
         for _ in range(2):
             assert_unauthorized(login(email, "wrong password"), "invalid_credentials")
@@ -861,12 +839,10 @@ def throttle_rows(email: str) -> int:
         ).fetchone()["n"]
 
 
-def test_delete_removes_every_row_and_cache_entry_and_the_token_stops_working():
+def test_delete_removes_every_row_and_the_token_stops_working():
     user_id, email, api = registered()
     add_learning_rows(user_id)
     assert login(email, "one wrong try").status == 401  # a throttle entry for the address
-    cache.set_json(f"user_progress:{user_id}", {"completed": 1}, 300)
-    cache.set_json(f"streak:{user_id}", {"current_streak": 2}, 300)
     assert throttle_rows(email) == 1
     before = tables_with_student_rows(user_id)
     assert {"students", "streaks", "chapter_progress", "quiz_attempts"} <= set(before)
@@ -877,8 +853,6 @@ def test_delete_removes_every_row_and_cache_entry_and_the_token_stops_working():
     assert response.status == 204
     assert response.raw.get("body") in ("", None)
     assert set(tables_with_student_rows(user_id).values()) == {0}
-    assert cache.get_json(f"user_progress:{user_id}") is None
-    assert cache.get_json(f"streak:{user_id}") is None
     assert throttle_rows(email) == 0
     assert_unauthorized(api.get("/v1/me"))
     assert_unauthorized(api.delete("/v1/me"))

@@ -23,7 +23,6 @@ from upstash_redis import Redis
 from upstash_redis.errors import UpstashError
 
 from companion import cache
-from companion.settings import reset_settings
 from companion_dev.upstash_local import serve_in_background
 
 TOKEN = "test-token-for-the-local-endpoint"
@@ -38,34 +37,27 @@ def endpoint():
 
 
 @pytest.fixture(autouse=True)
-def clean_cache_state(monkeypatch):
-    for name in (
-        "UPSTASH_REDIS_REST_URL",
-        "UPSTASH_REDIS_REST_TOKEN",
-        "UPSTASH_REDIS_REST_TOKEN_SSM_PARAMETER",
-        "CACHE_TIMEOUT_SECONDS",
-        "CACHE_COOLDOWN_SECONDS",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    reset_settings()
-    cache.reset()
-    yield
-    cache.reset()
-    reset_settings()
+def clean_cache_state(environment):
+    environment(
+        UPSTASH_REDIS_REST_URL=None,
+        UPSTASH_REDIS_REST_TOKEN=None,
+        UPSTASH_REDIS_REST_TOKEN_SSM_PARAMETER=None,
+        CACHE_TIMEOUT_SECONDS=None,
+        CACHE_COOLDOWN_SECONDS=None,
+    )
 
 
-def use_cache_at(monkeypatch, url: str, token: str = TOKEN, **settings: float) -> None:
-    monkeypatch.setenv("UPSTASH_REDIS_REST_URL", url)
-    monkeypatch.setenv("UPSTASH_REDIS_REST_TOKEN", token)
-    for name, value in settings.items():
-        monkeypatch.setenv(name.upper(), str(value))
-    reset_settings()
-    cache.reset()
+def use_cache_at(environment, url: str, token: str = TOKEN, **settings: float) -> None:
+    environment(
+        UPSTASH_REDIS_REST_URL=url,
+        UPSTASH_REDIS_REST_TOKEN=token,
+        **{name.upper(): str(value) for name, value in settings.items()},
+    )
 
 
 @pytest.fixture
-def cache_on_endpoint(monkeypatch, endpoint):
-    use_cache_at(monkeypatch, endpoint.url)
+def cache_on_endpoint(environment, endpoint):
+    use_cache_at(environment, endpoint.url)
     return endpoint
 
 
@@ -109,8 +101,8 @@ def test_an_entry_that_is_not_json_reads_as_none_without_taking_the_cache_down(
     assert cache.status() == "ok"
 
 
-def test_the_client_has_no_retries_no_telemetry_and_a_bounded_timeout(monkeypatch, endpoint):
-    use_cache_at(monkeypatch, endpoint.url, cache_timeout_seconds=0.25)
+def test_the_client_has_no_retries_no_telemetry_and_a_bounded_timeout(environment, endpoint):
+    use_cache_at(environment, endpoint.url, cache_timeout_seconds=0.25)
 
     client = cache.client()
 
@@ -134,14 +126,14 @@ def test_upstash_ratelimit_runs_its_lua_script_through_the_cache_client(cache_on
     assert limiter.limit("someone-else@example.com").allowed is True
 
 
-def test_wrong_token_is_rejected_and_the_cache_reports_down(monkeypatch, endpoint):
+def test_wrong_token_is_rejected_and_the_cache_reports_down(environment, endpoint):
     response = httpx.post(endpoint.url, json=["PING"], headers={"Authorization": "Bearer nope"})
     assert response.status_code == 401
     assert response.json() == {"error": "Unauthorized"}
     with pytest.raises(UpstashError, match="Unauthorized"):
         Redis(endpoint.url, "nope", allow_telemetry=False).get("anything")
 
-    use_cache_at(monkeypatch, endpoint.url, token="nope")
+    use_cache_at(environment, endpoint.url, token="nope")
     cache.set_json(unique("k"), 1, ttl_seconds=60)  # no exception
     assert cache.status() == "down"
 
@@ -268,9 +260,9 @@ def test_rest_path_commands_work_for_curl(endpoint):
 # --- degradation ------------------------------------------------------------------------------
 
 
-def test_a_stopped_endpoint_makes_every_call_a_quick_no_op(monkeypatch):
+def test_a_stopped_endpoint_makes_every_call_a_quick_no_op(environment):
     running = serve_in_background(token=TOKEN)
-    use_cache_at(monkeypatch, running.url, cache_cooldown_seconds=60)
+    use_cache_at(environment, running.url, cache_cooldown_seconds=60)
     key = unique("k")
     cache.set_json(key, {"a": 1}, ttl_seconds=60)
     assert cache.get_json(key) == {"a": 1}
@@ -308,11 +300,11 @@ def silent_server():
 
 
 def test_a_hung_cache_costs_one_short_timeout_then_is_skipped_for_the_cool_down(
-    monkeypatch, silent_server, caplog
+    environment, silent_server, caplog
 ):
     cooldown = 1.0
     use_cache_at(
-        monkeypatch,
+        environment,
         silent_server.url(),
         cache_timeout_seconds=0.3,
         cache_cooldown_seconds=cooldown,
@@ -345,12 +337,12 @@ def test_a_hung_cache_costs_one_short_timeout_then_is_skipped_for_the_cool_down(
     assert silent_server.wait_for_connections(2) == 2
 
 
-def test_the_cache_comes_back_by_itself_after_the_cool_down(monkeypatch, caplog):
+def test_the_cache_comes_back_by_itself_after_the_cool_down(environment, caplog):
     first = serve_in_background(token=TOKEN)
     port = int(first.url.rsplit(":", 1)[1])
     first.stop()
     cooldown = 1.0
-    use_cache_at(monkeypatch, first.url, cache_cooldown_seconds=cooldown)
+    use_cache_at(environment, first.url, cache_cooldown_seconds=cooldown)
     caplog.set_level(logging.INFO, logger="course-companion.cache")
 
     assert cache.status() == "down"
@@ -391,10 +383,10 @@ def real_redis_endpoint():
     running.stop()
 
 
-def test_real_redis_behind_the_endpoint(monkeypatch, real_redis_endpoint):
+def test_real_redis_behind_the_endpoint(environment, real_redis_endpoint):
     import redis
 
-    use_cache_at(monkeypatch, real_redis_endpoint.url)
+    use_cache_at(environment, real_redis_endpoint.url)
     key, counter, limit_prefix = unique("real"), unique("real"), unique("real-login")
     try:
         cache.set_json(key, {"chapter": "ch1", "words": 1200}, ttl_seconds=60)

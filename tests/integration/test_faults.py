@@ -4,8 +4,8 @@ and a transaction that fails half-way.
 
 The stack is shared by the whole session, so every drill breaks a dependency by pointing
 the functions' environment at a closed port or at a server that never answers, and restores
-the environment and every cached client (settings, cache client, database connections) in
-a `finally`, whatever happened.
+the environment and every cached client (settings, cache client, database connections) at
+the end of the block, whatever happened (conftest's `environment`).
 """
 
 from __future__ import annotations
@@ -20,36 +20,13 @@ import pytest
 from api import Api
 from faults import SilentListener, closed_port
 
-from companion import cache, catalogue, db
-from companion.settings import reset_settings
+from companion import cache, catalogue
 
 CONTENT = Path(__file__).resolve().parents[2] / "shared" / "content"
 PASSWORD = "correct horse battery"
 # The cache wrapper's timeout is 0.4 s with a cool-down after a failure, so a request never
 # waits on a dead cache for long; this bound is generous on purpose (slow CI machines).
 SLOW_REQUEST_SECONDS = 3.0
-
-
-def forget_clients() -> None:
-    """Drop everything built from the environment, so the next request reads it afresh."""
-    reset_settings()
-    cache.reset()
-    db.close_all()
-
-
-@contextlib.contextmanager
-def environment(**variables: str):
-    """Run the block with these environment variables, then restore the old ones and
-    forget every client built from the changed ones."""
-    patch = pytest.MonkeyPatch()
-    try:
-        for name, value in variables.items():
-            patch.setenv(name, value)
-        forget_clients()
-        yield
-    finally:
-        patch.undo()
-        forget_clients()
 
 
 def timed(call, *args, **kwargs):
@@ -140,14 +117,14 @@ def walk_every_route() -> None:
     assert report.body == {"status": "ok", "database": "ok", "cache": "down", "content": "ok"}
 
 
-def test_with_the_cache_endpoint_refusing_connections_every_route_still_answers(stack):
+def test_with_the_cache_endpoint_refusing_connections_every_route_still_answers(stack, environment):
     with environment(UPSTASH_REDIS_REST_URL=f"http://127.0.0.1:{closed_port()}"):
         catalogue.drop_copy_in_memory()  # the course must come from the bucket, past the dead cache
         walk_every_route()
     assert health().body["cache"] == "ok"
 
 
-def test_with_the_cache_endpoint_hung_every_route_still_answers_quickly(stack):
+def test_with_the_cache_endpoint_hung_every_route_still_answers_quickly(stack, environment):
     with SilentListener() as hung, environment(UPSTASH_REDIS_REST_URL=hung.url()):
         catalogue.drop_copy_in_memory()
         walk_every_route()
@@ -159,7 +136,7 @@ def test_with_the_cache_endpoint_hung_every_route_still_answers_quickly(stack):
 # --- the bucket down --------------------------------------------------------------------------
 
 
-def test_with_the_bucket_down_the_course_is_served_from_upstash(new_student, stack):
+def test_with_the_bucket_down_the_course_is_served_from_upstash(new_student, stack, environment):
     student = new_student(tier="premium")
     catalogue.drop_copy_in_memory()
     assert student.get("/v1/chapters").status == 200  # loads the course through Upstash
@@ -191,7 +168,9 @@ def test_with_the_bucket_down_the_course_is_served_from_upstash(new_student, sta
     assert health().status == 200
 
 
-def test_with_the_bucket_and_the_cache_down_a_warm_function_serves_from_memory(new_student, stack):
+def test_with_the_bucket_and_the_cache_down_a_warm_function_serves_from_memory(
+    new_student, stack, environment
+):
     student = new_student(tier="premium")
     assert student.get("/v1/chapters/05-fine-tuning-evaluation").status == 200  # warm
 
@@ -253,7 +232,9 @@ def test_a_pgbouncer_restart_between_invocations_costs_nothing(new_student, stac
 
 
 @pytest.mark.parametrize("path", ["pooled", "direct"])
-def test_server_connections_killed_between_invocations_cost_nothing(new_student, stack, sql, path):
+def test_server_connections_killed_between_invocations_cost_nothing(
+    new_student, stack, sql, path, environment
+):
     url = stack["pooled_url"] if path == "pooled" else stack["direct_url"]
     with environment(DATABASE_URL=url):
         student = new_student()
@@ -297,7 +278,9 @@ def every_database_route(student: Api, email: str) -> dict[str, object]:
     }
 
 
-def test_with_the_database_down_every_route_is_503_and_nothing_is_lost(new_student, stack, sql):
+def test_with_the_database_down_every_route_is_503_and_nothing_is_lost(
+    new_student, stack, sql, environment
+):
     student = new_student()
     with environment(DATABASE_URL=f"postgresql://postgres@127.0.0.1:{closed_port()}/companion"):
         for route, response in every_database_route(student, student.email).items():
@@ -322,7 +305,7 @@ def test_with_the_database_down_every_route_is_503_and_nothing_is_lost(new_stude
     assert rows[0]["n"] == 0
 
 
-def test_a_hung_database_is_a_503_within_the_connect_timeout(new_student, stack):
+def test_a_hung_database_is_a_503_within_the_connect_timeout(new_student, stack, environment):
     student = new_student()
     with (
         SilentListener() as hung,

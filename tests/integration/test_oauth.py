@@ -597,23 +597,13 @@ def test_pruner_removes_expired_codes_and_tokens(public_client, student, sql):
 
 
 def test_a_locked_account_stays_locked_on_the_sign_in_page_with_the_cache_down(
-    gpt_client, student, monkeypatch
+    gpt_client, student, environment
 ):
     from faults import closed_port
 
-    from companion import cache
-    from companion.settings import reset_settings
-
     for _ in range(5):
         assert sign_in(gpt_query(gpt_client), student.email, "wrong password!").status == 401
-    monkeypatch.setenv("UPSTASH_REDIS_REST_URL", f"http://127.0.0.1:{closed_port()}")
-    reset_settings()
-    cache.reset()
-    try:
+    with environment(UPSTASH_REDIS_REST_URL=f"http://127.0.0.1:{closed_port()}"):
         refused = sign_in(gpt_query(gpt_client), student.email)
         assert refused.status == 429, refused.body
         assert "location" not in refused.headers and int(refused.headers["retry-after"]) > 0
-    finally:
-        monkeypatch.undo()
-        reset_settings()
-        cache.reset()

@@ -20,7 +20,6 @@ import pytest
 from api import Api
 from psycopg.rows import dict_row
 
-from companion.settings import reset_settings
 from companion_dev import template
 from companion_dev.invoke import LambdaContext, invoke
 
@@ -261,19 +260,16 @@ def test_a_crash_between_archive_and_delete_loses_nothing_and_a_rerun_completes(
         assert_line_is_row(line, before[line["id"]])
 
 
-def test_a_failed_archive_write_deletes_nothing(sql, s3, monkeypatch):
+def test_a_failed_archive_write_deletes_nothing(sql, s3, environment):
     student = new_student(sql)
     add_attempts(sql, student, 10, "100 days")
     before = rows_of(sql, student)
     old_before = old_attempt_count(sql)
-    monkeypatch.setenv("CONTENT_BUCKET", "no-such-bucket")
-    reset_settings()
-    try:
-        with pytest.raises(Exception, match="unreachable"):
-            invoke("PruneFunction", SCHEDULED)
-    finally:
-        monkeypatch.undo()
-        reset_settings()
+    with (
+        environment(CONTENT_BUCKET="no-such-bucket"),
+        pytest.raises(Exception, match="unreachable"),
+    ):
+        invoke("PruneFunction", SCHEDULED)
 
     assert old_attempt_count(sql) == old_before
     assert rows_of(sql, student) == before

@@ -178,3 +178,30 @@ def test_the_guide_names_only_operations_that_exist(document):
     named = set(re.findall(r"`([a-z]+(?:[A-Z][a-z]+)+)`", guide)) - not_operations
     assert {"submitQuiz", "searchCourse", "getProgress", "getStreak"} <= named
     assert named <= ids, f"the guide names unknown operations: {sorted(named - ids)}"
+
+
+def test_a_function_schema_keeps_all_a_route_declares_with_its_operation():
+    from companion.web import create_app, operation
+
+    app = create_app("A function", "Its routes.")
+
+    @app.get("/v1/things/{thing_id}", summary="A thing.", tags=["things"], deprecated=True)
+    @operation(
+        operation_id="getThing",
+        description="Returns one thing by its id, for a test of the schema's documentation.",
+        returns="content.ChapterSummary",
+        returns_description="The thing.",
+        errors=(401, 404),
+        error_notes={404: "No such thing (code not_found)."},
+    )
+    async def get_thing(thing_id: str):
+        return {}
+
+    schema = app.openapi()["paths"]["/v1/things/{thing_id}"]["get"]
+    assert schema["operationId"] == "getThing"
+    assert schema["summary"] == "A thing."
+    assert schema["tags"] == ["things"] and schema["deprecated"] is True
+    assert schema["description"].startswith("Returns one thing")
+    assert schema["responses"]["200"]["description"] == "The thing."
+    assert schema["responses"]["404"]["description"] == "No such thing (code not_found)."
+    assert {"200", "401", "404", "422", "503"} == set(schema["responses"])

@@ -6,17 +6,11 @@ import pytest
 
 from companion import security
 from companion.errors import ServiceUnavailable, Unauthorized
-from companion.settings import reset_settings
 
 
 @pytest.fixture(autouse=True)
-def settings(monkeypatch):
-    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
-    monkeypatch.setenv("JWT_SECRET", "s" * 32)
-    reset_settings()
-    yield monkeypatch
-    monkeypatch.undo()
-    reset_settings()
+def settings(environment):
+    return environment(BCRYPT_ROUNDS="4", JWT_SECRET="s" * 32)
 
 
 def test_a_hash_verifies_its_password_only():
@@ -64,26 +58,17 @@ def test_a_token_names_its_student_until_it_expires():
 
 def test_a_secret_shorter_than_32_bytes_refuses_to_issue_or_check_tokens(settings):
     token = security.issue_access_token("someone", "free").token
-    settings.setenv("JWT_SECRET", "s" * 31)
-    reset_settings()
+    settings(JWT_SECRET="s" * 31)
     with pytest.raises(ServiceUnavailable):
         security.issue_access_token("someone", "free")
     with pytest.raises(ServiceUnavailable):
         security.student_id_from_token(token)
 
 
-def test_a_deployed_function_never_hashes_below_cost_10(monkeypatch):
+def test_a_deployed_function_never_hashes_below_cost_10(settings):
     import bcrypt
 
-    from companion import security
-    from companion.settings import reset_settings
-
-    monkeypatch.setenv("BCRYPT_ROUNDS", "4")
-    monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "course-companion-auth")
-    reset_settings()
-    try:
-        hashed = security.hash_password("correct horse battery")
-        assert bcrypt.checkpw(b"correct horse battery", hashed.encode())
-        assert hashed.split("$")[2] == "10"
-    finally:
-        reset_settings()
+    settings(AWS_LAMBDA_FUNCTION_NAME="course-companion-auth")
+    hashed = security.hash_password("correct horse battery")
+    assert bcrypt.checkpw(b"correct horse battery", hashed.encode())
+    assert hashed.split("$")[2] == "10"

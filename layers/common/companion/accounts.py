@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from companion import cache, db, retention, security, throttle
+from companion import db, retention, security, throttle
 from companion.domain.streaks import counting_zone, is_valid_timezone
 from companion.domain.student import StudentProfile, StudentWithPassword
 from companion.domain.text import is_valid_text
@@ -230,8 +230,6 @@ def update_profile(student: CurrentStudent, body: ProfileChanges) -> dict[str, A
     row = db.run(lambda conn: students.update_profile(conn, student.id, changes), transaction=True)
     if row is None:
         raise AccountGone()
-    if "timezone" in changes:
-        cache.delete(f"streak:{student.id}", f"user_progress:{student.id}")
     return profile_view(row)
 
 
@@ -295,7 +293,7 @@ def _archived_attempt(line: dict[str, Any]) -> dict[str, Any]:
 
 def delete_account(student: CurrentStudent) -> None:
     """Delete the student and everything about it: its archived attempts, every row (its
-    e-mail's throttle counts too), its cache entries.
+    e-mail's throttle counts too). Nothing of a student is cached.
 
     The archive is erased before the rows (a bucket that cannot be reached is a 503 with
     the account intact, so the student can try again) and once more after them, for lines a
@@ -308,7 +306,6 @@ def delete_account(student: CurrentStudent) -> None:
         throttle.forget_address(conn, email or student.profile.email)
 
     db.run(delete, transaction=True)
-    cache.delete(f"user_progress:{student.id}", f"streak:{student.id}")
     try:
         retention.erase_archive(student.id)
     except ServiceUnavailable:

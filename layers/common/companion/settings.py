@@ -67,8 +67,6 @@ class Settings(BaseModel):
     address_max_tries: int = Field(default=100, ge=100)
     login_window_seconds: int = 15 * 60
 
-    port: int = 3000
-
     @property
     def migration_url(self) -> str | None:
         return self.database_direct_url or self.database_url

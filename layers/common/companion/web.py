@@ -7,6 +7,7 @@ errors, a `code` (API.md, "Errors"). Nothing ever answers a traceback.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
@@ -26,15 +27,9 @@ _TOO_DEEP = f"The request body is nested too deeply (at most {MAX_JSON_DEPTH} le
 # Below this a response goes as it is: gzip's framing and the CPU cost outweigh the saving.
 GZIP_MINIMUM_BYTES = 1024
 
-_STATUS_CODES = {
-    400: "bad_request",
-    401: "unauthorized",
-    404: "not_found",
-    405: "not_found",
-    413: "payload_too_large",
-    429: "rate_limited",
-    503: "unavailable",
-}
+# FastAPI and Starlette raise HTTPException themselves only for routing (404, 405) and for a
+# body they cannot parse (400); every other error is an ApiError with its own code.
+_STATUS_CODES = {400: "bad_request"}
 
 
 def error_response(status: int, detail: Any, code: str | None, headers=None) -> JSONResponse:
@@ -218,75 +213,106 @@ def _http_error(_request, exc: StarletteHTTPException) -> JSONResponse:
     )
 
 
-def documented(
-    model: str | None,
-    description: str,
-    *error_statuses: int,
-    status: int = 200,
-    headers: dict[str, dict] | None = None,
-    also: dict[int, tuple[str, str]] | None = None,
-):
-    """What a route answers, for its OpenAPI schema: the success body (a model of
-    companion.schemas, named "module.Model"), its description, and the error statuses.
+@dataclass(frozen=True)
+class Operation:
+    """What a route says about itself in OpenAPI beyond its signature, the one source for
+    its function's schema and for the Actions document (companion_dev.openapi).
 
-    Kept on the endpoint and turned into responses only when the schema is asked for:
-    FastAPI builds a field for every declared response model when a route is registered,
-    which cost ~10 ms a route of cold start for documentation no request needs.
+    `description` and `returns_description` are written for a language model (ChatGPT
+    Actions: at most 300 characters an operation). `returns` names the success body, a
+    model of companion.schemas as "module.Model"; `errors` are the error statuses besides
+    503, which every route can answer; `error_notes` replace the usual description of an
+    error status, and `error_models` give one a body model of its own. `consequential`:
+    whether ChatGPT asks the student to confirm every call (None: its default).
     """
 
+    operation_id: str
+    description: str
+    returns: str | None
+    returns_description: str
+    errors: tuple[int, ...] = ()
+    status: int = 200
+    headers: dict[str, dict] | None = None
+    error_notes: dict[int, str] = field(default_factory=dict)
+    error_models: dict[int, str] = field(default_factory=dict)
+    consequential: bool | None = None
+
+    @property
+    def error_statuses(self) -> list[int]:
+        return sorted({*self.errors, 503})
+
+
+def operation(**documentation: Any):
+    """Attaches an `Operation` to a route's endpoint.
+
+    Turned into responses only when the schema is asked for: FastAPI builds a field for
+    every declared response model when a route is registered, which cost ~10 ms a route of
+    cold start for documentation no request needs.
+    """
+    described = Operation(**documentation)
+
     def attach(endpoint):
-        endpoint.__documented__ = (model, description, error_statuses, status, headers, also)
+        endpoint.__operation__ = described
         return endpoint
 
     return attach
 
 
-def _documented_responses(documentation) -> dict[int, dict]:
+def operation_of(route) -> Operation | None:
+    return getattr(getattr(route, "endpoint", None), "__operation__", None)
+
+
+def _responses(described: Operation) -> dict[int, dict]:
     import importlib
 
-    from companion.schemas import errors
+    from companion.schemas import ERROR_DESCRIPTIONS, ErrorBody
 
     def model_of(name: str):
         module, _, attribute = name.rpartition(".")
         return getattr(importlib.import_module(f"companion.schemas.{module}"), attribute)
 
-    model, description, error_statuses, status, headers, also = documentation
-    success: dict = {"description": description}
-    if model:
-        success["model"] = model_of(model)
-    if headers:
-        success["headers"] = headers
-    responses = {status: success, **errors(*error_statuses)}
-    for code, (name, text) in (also or {}).items():
-        responses[code] = {"model": model_of(name), "description": text}
+    success: dict = {"description": described.returns_description}
+    if described.returns:
+        success["model"] = model_of(described.returns)
+    if described.headers:
+        success["headers"] = described.headers
+    responses = {described.status: success}
+    for status in described.error_statuses:
+        model = described.error_models.get(status)
+        responses[status] = {
+            "model": model_of(model) if model else ErrorBody,
+            "description": described.error_notes.get(status, ERROR_DESCRIPTIONS[status]),
+        }
     return responses
 
 
+def _documented_route(route, described: Operation):
+    """The route again, with its Operation's responses, description and operationId: every
+    argument of APIRoute is copied from the route, so nothing a route declares is lost."""
+    import inspect
+
+    from fastapi.routing import APIRoute
+
+    arguments = {}
+    for name in list(inspect.signature(APIRoute.__init__).parameters)[1:]:
+        if not hasattr(route, name):
+            raise TypeError(f"APIRoute keeps no {name!r}: cannot rebuild {route.path}")
+        arguments[name] = getattr(route, name)
+    arguments["responses"] = {**route.responses, **_responses(described)}
+    arguments["description"] = described.description
+    arguments["operation_id"] = described.operation_id
+    return APIRoute(**arguments)
+
+
 def _openapi(app: FastAPI) -> dict:
-    """The app's OpenAPI schema, with each route's documented responses (built once)."""
+    """The app's OpenAPI schema, with each route's Operation (built once)."""
     if app.openapi_schema is None:
         from fastapi.openapi.utils import get_openapi
-        from fastapi.routing import APIRoute
 
         routes = []
         for route in app.routes:
-            documentation = getattr(getattr(route, "endpoint", None), "__documented__", None)
-            if isinstance(route, APIRoute) and documentation:
-                route = APIRoute(
-                    route.path,
-                    route.endpoint,
-                    methods=route.methods,
-                    status_code=route.status_code,
-                    summary=route.summary,
-                    description=route.description,
-                    responses={**route.responses, **_documented_responses(documentation)},
-                    name=route.name,
-                    operation_id=route.operation_id,
-                    response_class=route.response_class,
-                    include_in_schema=route.include_in_schema,
-                    openapi_extra=route.openapi_extra,
-                )
-            routes.append(route)
+            described = operation_of(route)
+            routes.append(_documented_route(route, described) if described else route)
         app.openapi_schema = get_openapi(
             title=app.title, version=app.version, description=app.description, routes=routes
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from companion import cache, db
+from companion import db
 from companion.accounts import normalise_email, profile_view
 from companion.repositories import students
 
@@ -32,7 +32,6 @@ def set_tier(email: str, tier: str, expires_at: datetime | None = None) -> dict[
     row = db.run(lambda conn: students.set_tier(conn, address, tier, expires_at), transaction=True)
     if row is None:
         raise LookupError(f"no student has the e-mail address {address}")
-    cache.delete(f"user_progress:{row.id}")
     return profile_view(row, datetime.now(UTC))
 
 

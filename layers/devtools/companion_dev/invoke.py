@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl
 
 from companion_dev import template
 
@@ -59,12 +60,8 @@ def api_gateway_event(
         except UnicodeDecodeError:
             body = base64.b64encode(body).decode()
     now = datetime.now(UTC)
-    query = {}
-    for pair in filter(None, query_string.split("&")):
-        from urllib.parse import unquote_plus
-
-        name, _, value = pair.partition("=")
-        name, value = unquote_plus(name), unquote_plus(value)
+    query: dict[str, str] = {}
+    for name, value in parse_qsl(query_string, keep_blank_values=True):
         query[name] = f"{query[name]},{value}" if name in query else value
     event: dict[str, Any] = {
         "version": "2.0",

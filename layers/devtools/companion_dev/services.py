@@ -126,16 +126,17 @@ def _unprivileged_user(socket_dir: str | None) -> str:
 
 def start_pgbouncer(upstream_url: str, workdir: Path, pool_size: int = 10) -> PgBouncer:
     """PgBouncer in transaction mode in front of `upstream_url`; returns the pooled URL."""
-    parts = urlsplit(upstream_url)
-    query = dict(pair.split("=", 1) for pair in parts.query.split("&") if "=" in pair)
-    host = query.get("host") or parts.hostname or "127.0.0.1"
-    database = parts.path.lstrip("/") or "postgres"
-    user = parts.username or "postgres"
+    from psycopg.conninfo import conninfo_to_dict
+
+    given = conninfo_to_dict(upstream_url)
+    host = given.get("host") or "127.0.0.1"
+    database = given.get("dbname") or "postgres"
+    user = given.get("user") or "postgres"
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
-    upstream = f"host={host} port={parts.port or 5432} dbname={database} user={user}"
-    if parts.password:
-        upstream += f" password={parts.password}"
+    upstream = f"host={host} port={given.get('port') or 5432} dbname={database} user={user}"
+    if given.get("password"):
+        upstream += f" password={given['password']}"
     (workdir / "pgbouncer.ini").write_text(
         f"""[databases]
 * = {upstream}
@@ -198,7 +199,7 @@ def start_s3(bucket: str) -> S3Endpoint:
 
 
 @dataclass
-class LocalStack:
+class LocalServices:
     """Every service a function talks to, started locally, with the environment that points
     this process at them (tests and benchmarks)."""
 
@@ -234,7 +235,7 @@ class LocalStack:
         cache.reset()
 
 
-def start_local_stack(
+def start_local_services(
     admin_url: str,
     database: str,
     work_dir: Path,
@@ -244,7 +245,7 @@ def start_local_stack(
     pool_size: int = 10,
     redis_url: str | None = None,
     extra_environment: dict[str, str] | None = None,
-) -> LocalStack:
+) -> LocalServices:
     """A fresh database `database` on the server at `admin_url`, migrated; PgBouncer in
     transaction mode in front of it when installed; the local Upstash endpoint; moto's S3
     with the course from `content_dir` published. The process's environment then points at
@@ -292,7 +293,7 @@ def start_local_stack(
     cache.reset()
     db.close_all()
     catalogue.publish(content_dir)
-    return LocalStack(
+    return LocalServices(
         admin_url=admin_url,
         direct_url=direct_url,
         pooled_url=environment["DATABASE_URL"],

@@ -129,9 +129,6 @@ class Quiz(_Strict):
             raise ValueError(f"{self.quiz_id}: question ids repeat")
         return self
 
-    def question(self, question_id: str):
-        return next((q for q in self.questions if q.question_id == question_id), None)
-
 
 class CourseError(ValueError):
     """The course's files do not fit together."""

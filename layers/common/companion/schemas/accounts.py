@@ -6,22 +6,22 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from companion.schemas import Open
+from companion.schemas import ExtensibleModel
 
 
-class Registered(Open):
+class Registered(ExtensibleModel):
     user_id: str
     email: str
 
 
-class AccessTokenBody(Open):
+class AccessTokenBody(ExtensibleModel):
     access_token: str
     token_type: Literal["bearer"]
     exp: int = Field(description="When the token expires, in Unix seconds.")
     expires_in: int = Field(description="Seconds until the token expires.")
 
 
-class Profile(Open):
+class Profile(ExtensibleModel):
     user_id: str
     email: str
     full_name: str | None
@@ -35,7 +35,7 @@ class Profile(Open):
     last_active_at: str | None
 
 
-class DataExport(Open):
+class DataExport(ExtensibleModel):
     exported_at: str
     student: Profile
     chapter_progress: list[dict[str, Any]]

@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field
 
-from companion.schemas import Open
+from companion.schemas import ExtensibleModel
 
 
-class ChapterSummary(Open):
+class ChapterSummary(ExtensibleModel):
     chapter_id: str
     chapter_number: int
     title: str
@@ -21,17 +21,17 @@ class ChapterSummary(Open):
     locked: bool = Field(description="True when the student's plan cannot open the chapter.")
 
 
-class ChapterList(Open):
+class ChapterList(ExtensibleModel):
     chapters: list[ChapterSummary]
     total: int
 
 
-class Navigation(Open):
+class Navigation(ExtensibleModel):
     previous_chapter_id: str | None
     next_chapter_id: str | None
 
 
-class Section(Open):
+class Section(ExtensibleModel):
     section_id: str
     title: str
     order: int
@@ -39,7 +39,7 @@ class Section(Open):
     content_markdown: str = Field(description="The section's text, verbatim: quote it as is.")
 
 
-class Chapter(Open):
+class Chapter(ExtensibleModel):
     chapter_id: str
     chapter_number: int
     title: str
@@ -56,7 +56,7 @@ class SectionInChapter(Section):
     chapter_id: str
 
 
-class SearchResult(Open):
+class SearchResult(ExtensibleModel):
     chapter_id: str
     chapter_title: str
     section_id: str
@@ -68,12 +68,12 @@ class SearchResult(Open):
     locked: bool
 
 
-class SearchResults(Open):
+class SearchResults(ExtensibleModel):
     query: str
     results: list[SearchResult] = Field(description="Best first; empty when nothing matches.")
 
 
-class Health(Open):
+class Health(ExtensibleModel):
     status: Literal["ok", "unavailable"]
     database: Literal["ok", "down"]
     cache: Literal["ok", "disabled", "down"]

@@ -6,12 +6,12 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from companion.schemas import Open
+from companion.schemas import ExtensibleModel
 
 # --- quizzes --------------------------------------------------------------------------------
 
 
-class QuizQuestion(Open):
+class QuizQuestion(ExtensibleModel):
     question_id: str
     question_text: str
     type: Literal["multiple-choice", "true-false", "short-answer"]
@@ -20,20 +20,20 @@ class QuizQuestion(Open):
     )
 
 
-class QuizView(Open):
+class QuizView(ExtensibleModel):
     quiz_id: str
     chapter_id: str
     passing_score: float
     questions: list[QuizQuestion]
 
 
-class ReviewSection(Open):
+class ReviewSection(ExtensibleModel):
     chapter_id: str
     section_id: str
     section_title: str
 
 
-class QuestionResult(Open):
+class QuestionResult(ExtensibleModel):
     correct: bool
     explanation: str | None = Field(default=None, description="Multiple-choice and true-false.")
     score: float | None = Field(default=None, description="Short-answer: 0 to 10, one decimal.")
@@ -46,13 +46,13 @@ class QuestionResult(Open):
     )
 
 
-class StreakSummary(Open):
+class StreakSummary(ExtensibleModel):
     current_streak: int
     longest_streak: int
     milestone_message: str | None
 
 
-class SubmissionResult(Open):
+class SubmissionResult(ExtensibleModel):
     attempt_id: str
     quiz_id: str
     chapter_id: str
@@ -69,14 +69,14 @@ class SubmissionResult(Open):
     submitted_at: str | None
 
 
-class AttemptSummary(Open):
+class AttemptSummary(ExtensibleModel):
     attempt_id: str
     score: float
     passed: bool
     submitted_at: str | None
 
 
-class AttemptList(Open):
+class AttemptList(ExtensibleModel):
     attempts: list[AttemptSummary] = Field(description="Newest first.")
     best_score: float | None
 
@@ -92,7 +92,7 @@ class AttemptDetail(AttemptSummary):
 # --- progress -------------------------------------------------------------------------------
 
 
-class ChapterProgress(Open):
+class ChapterProgress(ExtensibleModel):
     chapter_id: str
     chapter_number: int
     title: str
@@ -103,7 +103,7 @@ class ChapterProgress(Open):
     completed_at: str | None
 
 
-class Streak(Open):
+class Streak(ExtensibleModel):
     current_streak: int = Field(description="What holds now: 0 once a day was missed.")
     longest_streak: int
     last_activity_date: str | None
@@ -129,7 +129,7 @@ class Streak(Open):
     )
 
 
-class NextStep(Open):
+class NextStep(ExtensibleModel):
     action: Literal[
         "course_complete", "upgrade", "review", "start_chapter", "continue_reading", "take_quiz"
     ]
@@ -139,14 +139,14 @@ class NextStep(Open):
     message: str = Field(description="One friendly sentence to relay to the student.")
 
 
-class ResumePoint(Open):
+class ResumePoint(ExtensibleModel):
     chapter_id: str
     section_id: str
     section_title: str
     opened_at: str = Field(description="When the student last opened the section.")
 
 
-class ProgressReport(Open):
+class ProgressReport(ExtensibleModel):
     chapters: list[ChapterProgress]
     completed_chapters: int
     total_chapters: int
