@@ -5,6 +5,7 @@ browser, so nothing leaves this machine (DESIGN.md: no packet beyond 127.0.0.1).
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -90,6 +91,35 @@ def submit(page, button: str) -> None:
             raise
 
 
+def public_client_signs_in(browser, server: dict, client_id: str, email: str):
+    """A public client's whole flow with Authlib's client: PKCE S256, the student signs in
+    on the real page, the code is exchanged. Returns the client (to be closed) and token."""
+    from authlib.common.security import generate_token
+    from authlib.integrations.httpx_client import OAuth2Client
+
+    verifier = generate_token(64)
+    client = OAuth2Client(
+        client_id,
+        token_endpoint_auth_method="none",
+        redirect_uri=APP_CALLBACK,
+        scope="course",
+        code_challenge_method="S256",
+    )
+    url, state = client.create_authorization_url(
+        server["authorization_endpoint"], code_verifier=verifier
+    )
+    arrived, _page, context = sign_in_in_browser(browser, url, APP_CALLBACK, email, PASSWORD)
+    context.close()
+    assert len(arrived) == 1, arrived
+    token = client.fetch_token(
+        server["token_endpoint"],
+        authorization_response=arrived[0],
+        state=state,
+        code_verifier=verifier,
+    )
+    return client, token
+
+
 def test_gpt_flow_with_client_secret_basic_and_post(browser, gateway_url):
     from authlib.integrations.httpx_client import OAuth2Client
 
@@ -125,8 +155,6 @@ def test_gpt_flow_with_client_secret_basic_and_post(browser, gateway_url):
 
 def test_public_client_registers_and_signs_in_with_pkce(browser, gateway_url):
     import httpx
-    from authlib.common.security import generate_token
-    from authlib.integrations.httpx_client import OAuth2Client
 
     email = register_student(gateway_url)
     server = metadata(gateway_url)
@@ -135,29 +163,9 @@ def test_public_client_registers_and_signs_in_with_pkce(browser, gateway_url):
         json={"client_name": "Study Desk", "redirect_uris": [APP_CALLBACK]},
     )
     assert registered.status_code == 201, registered.text
-    client_id = registered.json()["client_id"]
-    verifier = generate_token(64)
-    with OAuth2Client(
-        client_id,
-        token_endpoint_auth_method="none",
-        redirect_uri=APP_CALLBACK,
-        scope="course",
-        code_challenge_method="S256",
-    ) as client:
-        url, state = client.create_authorization_url(
-            server["authorization_endpoint"], code_verifier=verifier
-        )
-        arrived, page, context = sign_in_in_browser(browser, url, APP_CALLBACK, email, PASSWORD)
-        context.close()
-        assert len(arrived) == 1, arrived
-        token = client.fetch_token(
-            server["token_endpoint"],
-            authorization_response=arrived[0],
-            state=state,
-            code_verifier=verifier,
-        )
+    client, token = public_client_signs_in(browser, server, registered.json()["client_id"], email)
+    with contextlib.closing(client):
         assert client.get(f"{gateway_url}/v1/streak").status_code == 200
-
         client.revoke_token(server["revocation_endpoint"], token["refresh_token"])
         with pytest.raises(Exception, match="invalid_grant"):
             client.refresh_token(server["token_endpoint"], refresh_token=token["refresh_token"])
@@ -235,9 +243,6 @@ def test_client_id_metadata_document_client_signs_in(
     import json
     import secrets
 
-    from authlib.common.security import generate_token
-    from authlib.integrations.httpx_client import OAuth2Client
-
     email = register_student(gateway_url)
     server = metadata(gateway_url)
     assert server["client_id_metadata_document_supported"] is True
@@ -246,24 +251,6 @@ def test_client_id_metadata_document_client_signs_in(
     documents[client_id[len(base) :]] = json.dumps(
         {"client_id": client_id, "client_name": "Doc Desk", "redirect_uris": [APP_CALLBACK]}
     ).encode()
-    verifier = generate_token(64)
-    with OAuth2Client(
-        client_id,
-        token_endpoint_auth_method="none",
-        redirect_uri=APP_CALLBACK,
-        scope="course",
-        code_challenge_method="S256",
-    ) as client:
-        url, state = client.create_authorization_url(
-            server["authorization_endpoint"], code_verifier=verifier
-        )
-        arrived, page, context = sign_in_in_browser(browser, url, APP_CALLBACK, email, PASSWORD)
-        context.close()
-        assert len(arrived) == 1, arrived
-        client.fetch_token(
-            server["token_endpoint"],
-            authorization_response=arrived[0],
-            state=state,
-            code_verifier=verifier,
-        )
+    client, _token = public_client_signs_in(browser, server, client_id, email)
+    with contextlib.closing(client):
         assert client.get(f"{gateway_url}/v1/me").json()["email"] == email
