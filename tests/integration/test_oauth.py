@@ -121,6 +121,17 @@ def public_query(client, challenge, **extra):
     }
 
 
+def public_code_fields(client_id: str, code: str, verifier: str) -> dict:
+    """A public client's token request for a code (PKCE, no secret)."""
+    return {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": APP_CALLBACK,
+        "client_id": client_id,
+        "code_verifier": verifier,
+    }
+
+
 def exchange(fields: dict, headers: dict | None = None):
     return Api().post("/oauth/token", **form(fields, headers))
 
@@ -355,13 +366,7 @@ def test_public_client_flow_with_pkce_and_wrong_verifier(public_client, student)
 def test_code_replay_revokes_what_the_first_use_issued(public_client, student):
     verifier, challenge = pkce()
     params = code_from(sign_in(public_query(public_client, challenge), student.email))
-    fields = {
-        "grant_type": "authorization_code",
-        "code": params["code"],
-        "redirect_uri": APP_CALLBACK,
-        "client_id": public_client["client_id"],
-        "code_verifier": verifier,
-    }
+    fields = public_code_fields(public_client["client_id"], params["code"], verifier)
     first = exchange(fields)
     assert first.status == 200
     replay = exchange(fields)
@@ -395,15 +400,7 @@ def test_expired_code_is_invalid(public_client, student, sql):
     verifier, challenge = pkce()
     params = code_from(sign_in(public_query(public_client, challenge), student.email))
     sql("UPDATE oauth_codes SET expires_at = now() - interval '1 second'")
-    expired = exchange(
-        {
-            "grant_type": "authorization_code",
-            "code": params["code"],
-            "redirect_uri": APP_CALLBACK,
-            "client_id": public_client["client_id"],
-            "code_verifier": verifier,
-        }
-    )
+    expired = exchange(public_code_fields(public_client["client_id"], params["code"], verifier))
     assert expired.status == 400 and expired["error"] == "invalid_grant"
 
 
@@ -412,13 +409,7 @@ def tokens_for(public_client, student, **query_extra):
     params = code_from(
         sign_in(public_query(public_client, challenge, **query_extra), student.email)
     )
-    fields = {
-        "grant_type": "authorization_code",
-        "code": params["code"],
-        "redirect_uri": APP_CALLBACK,
-        "client_id": public_client["client_id"],
-        "code_verifier": verifier,
-    }
+    fields = public_code_fields(public_client["client_id"], params["code"], verifier)
     if "resource" in query_extra:
         fields["resource"] = query_extra["resource"]
     tokens = exchange(fields)
@@ -518,15 +509,7 @@ def test_client_id_metadata_document_signs_in(metadata_document_server, student)
     page = open_sign_in(query)
     assert page.status == 200 and "Doc Client" in page.body
     params = code_from(sign_in(query, student.email))
-    tokens = exchange(
-        {
-            "grant_type": "authorization_code",
-            "code": params["code"],
-            "redirect_uri": APP_CALLBACK,
-            "client_id": client_id,
-            "code_verifier": verifier,
-        }
-    )
+    tokens = exchange(public_code_fields(client_id, params["code"], verifier))
     assert tokens.status == 200, tokens.body
 
 

@@ -62,14 +62,16 @@ def _to_response(result) -> Response:
 def _validated_grant(oauth_request):
     """Authlib's checks of the authorization request, and OAuth 2.1's on top: PKCE S256 is
     required of public clients, and the resource must be ours."""
+    from authlib.oauth2.rfc6749.errors import InvalidRequestError
+
     oauth = _server()
     grant = oauth.server.get_consent_grant(request=oauth_request)
     data = oauth_request.payload.data
     try:
         if grant.client.is_public and not data.get("code_challenge"):
-            raise oauth.invalid_request("This app must use PKCE (code_challenge, S256).")
+            raise InvalidRequestError("This app must use PKCE (code_challenge, S256).")
         if data.get("code_challenge") and data.get("code_challenge_method") != "S256":
-            raise oauth.invalid_request("code_challenge_method must be S256.")
+            raise InvalidRequestError("code_challenge_method must be S256.")
         oauth.requested_resource(oauth_request)
     except oauth.OAuth2Error as error:
         error.redirect_uri = grant.redirect_uri or data.get("redirect_uri")

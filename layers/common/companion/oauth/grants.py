@@ -127,20 +127,6 @@ def issue_tokens(granted: GrantedStudent) -> dict[str, Any]:
     }
 
 
-def signed_in_clients(conn, student_id: str) -> list[dict[str, Any]]:
-    """For the export: the clients the student signed in to, names and dates."""
-    return [
-        {
-            "client_name": row["client_name"],
-            "client_id": row["client_id"],
-            "first_signed_in_at": row["first_signed_in_at"],
-            "last_used_at": row["last_used_at"],
-            "revoked": row["revoked"],
-        }
-        for row in repository.signed_in_clients(conn, student_id)
-    ]
-
-
 def prune_expired_sign_ins(retention_days: int) -> dict[str, int]:
     """Remove codes and refresh tokens that can no longer be used, and sign-ins (with
     their unused dynamic clients) idle for longer than the retention period."""

@@ -17,7 +17,7 @@ from typing import Any
 from authlib.oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import JsonPayload, JsonRequest, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749 import grants as rfc6749_grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, OAuth2Error
+from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7591 import ClientRegistrationEndpoint
 from authlib.oauth2.rfc7591.errors import InvalidClientMetadataError
@@ -113,7 +113,7 @@ def requested_resource(request: OAuth2Request) -> str:
         raise InvalidTargetError("Ask for one resource at a time.")
     if not values:
         return rest_resource(base)
-    resource = values[0].rstrip("/") if values[0] != base + "/" else base
+    resource = values[0].rstrip("/")
     if resource not in (rest_resource(base), mcp_resource(base)):
         raise InvalidTargetError(f"'{values[0]}' is not a resource of this server.")
     return resource
@@ -217,7 +217,6 @@ class S256CodeChallenge(CodeChallenge):
 @dataclass(frozen=True)
 class _PresentedToken:
     value: str
-    client_id: str
 
     def check_client(self, client) -> bool:
         return True  # revoke_token only touches a family of the presenting client
@@ -227,7 +226,7 @@ class TokenRevocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = metadata.CLIENT_AUTH_METHODS
 
     def query_token(self, token_string: str, token_type_hint: str | None):
-        return _PresentedToken(token_string, "")
+        return _PresentedToken(token_string)
 
     def revoke_token(self, token: _PresentedToken, request) -> None:
         # A refresh token revokes its whole family. Access tokens are short-lived JWTs
@@ -305,20 +304,3 @@ def _build() -> CourseAuthorizationServer:
 
 
 server = _build()
-
-
-def invalid_request(description: str) -> OAuth2Error:
-    return InvalidRequestError(description)
-
-
-__all__ = [
-    "InvalidGrantError",
-    "InvalidTargetError",
-    "OAuth2Error",
-    "OAuthResponse",
-    "ParametersRequest",
-    "BodyJsonRequest",
-    "current_base",
-    "requested_resource",
-    "server",
-]
