@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, Request, Response
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from companion import db
 from companion.domain.access import can_open
@@ -21,6 +21,9 @@ from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
 from companion.settings import get_settings
 
+# How the schema describes the token. Requests do not run it: the caller's dependency reads
+# the header itself (a sub-dependency cost every authenticated request ~0.2 ms of solving);
+# companion.web adds it to the routes that need a caller when the schema is built.
 bearer = HTTPBearer(auto_error=False, description="The access token from POST /auth/login.")
 
 
@@ -60,29 +63,36 @@ class CurrentStudent:
         return already_counted(self.streak.state, local_date(datetime.now(UTC), self.streak_zone))
 
 
-Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-
-
-def _caller(request: Request, credentials, with_progress: bool) -> CurrentStudent:
-    if credentials is None or credentials.scheme.lower() != "bearer":
+def bearer_token(authorization: str | None) -> str:
+    """The token of an `Authorization: Bearer <token>` header (the scheme in any case);
+    401 without one."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("Please log in: this request needs an access token.")
+    return token
+
+
+def _caller(request: Request, with_progress: bool) -> CurrentStudent:
+    token = bearer_token(request.headers.get("authorization"))
     audiences = [get_settings().jwt_audience, rest_resource(base_url(request))]
-    return student_from_token(credentials.credentials, audiences, with_progress=with_progress)
+    return student_from_token(token, audiences, with_progress=with_progress)
 
 
-async def current_student(request: Request, credentials: Credentials) -> CurrentStudent:
+async def current_student(request: Request) -> CurrentStudent:
     """The caller, from a valid token for the REST API (one from /auth/login, or one issued
     through OAuth for this resource) whose student still exists (read fresh: a premium
     plan that expired, or a deleted account, takes effect at once)."""
-    return _caller(request, credentials, with_progress=False)
+    return _caller(request, with_progress=False)
 
 
-async def current_student_with_progress(
-    request: Request, credentials: Credentials
-) -> CurrentStudent:
+async def current_student_with_progress(request: Request) -> CurrentStudent:
     """The caller as current_student, with their chapter_progress rows read in the same
     query: for the routes that record a visit or report progress."""
-    return _caller(request, credentials, with_progress=True)
+    return _caller(request, with_progress=True)
+
+
+CALLER_DEPENDENCIES = (current_student, current_student_with_progress)
 
 
 def student_from_token(

@@ -301,7 +301,22 @@ def _documented_route(route, described: Operation):
     arguments["responses"] = {**route.responses, **_responses(described)}
     arguments["description"] = described.description
     arguments["operation_id"] = described.operation_id
+    if _needs_caller(route.dependant):
+        from fastapi import Security
+
+        from companion.deps import bearer
+
+        arguments["dependencies"] = [*route.dependencies, Security(bearer)]
     return APIRoute(**arguments)
+
+
+def _needs_caller(dependant) -> bool:
+    """Whether a route reads its caller from a bearer token (companion.deps)."""
+    from companion.deps import CALLER_DEPENDENCIES
+
+    return any(
+        sub.call in CALLER_DEPENDENCIES or _needs_caller(sub) for sub in dependant.dependencies
+    )
 
 
 def _openapi(app: FastAPI) -> dict:
