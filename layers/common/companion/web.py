@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.datastructures import Default, DefaultPlaceholder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from fastapi.utils import is_body_allowed_for_status_code
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -291,8 +294,6 @@ def _documented_route(route, described: Operation):
     argument of APIRoute is copied from the route, so nothing a route declares is lost."""
     import inspect
 
-    from fastapi.routing import APIRoute
-
     arguments = {}
     for name in list(inspect.signature(APIRoute.__init__).parameters)[1:]:
         if not hasattr(route, name):
@@ -301,6 +302,7 @@ def _documented_route(route, described: Operation):
     arguments["responses"] = {**route.responses, **_responses(described)}
     arguments["description"] = described.description
     arguments["operation_id"] = described.operation_id
+    arguments["response_model"] = None  # the Operation's `returns` documents the answer
     if _needs_caller(route.dependant):
         from fastapi import Security
 
@@ -334,6 +336,23 @@ def _openapi(app: FastAPI) -> dict:
     return app.openapi_schema
 
 
+class JsonRoute(APIRoute):
+    """A route whose JSON answer pydantic's serializer writes (in Rust, straight to bytes)
+    from whatever the endpoint returns, rather than FastAPI's jsonable_encoder, a walk of the
+    whole body in Python before json.dumps: 0.25-0.35 ms of every 2-20 KB answer, the same
+    bytes. Declaring the response model `Any` is what selects that path; the schema's
+    response models come from each route's Operation, as before."""
+
+    def __init__(
+        self, path: str, endpoint, *, response_model: Any = Default(None), **arguments
+    ) -> None:
+        if isinstance(response_model, DefaultPlaceholder) and is_body_allowed_for_status_code(
+            arguments.get("status_code")
+        ):
+            response_model = Any
+        super().__init__(path, endpoint, response_model=response_model, **arguments)
+
+
 def create_app(title: str, description: str, *, json_bodies: bool = True) -> FastAPI:
     """A function's app. Its routes and dependencies are `async def` although they block on
     the database: a Lambda invocation is one request on Mangum's own event loop, with nothing
@@ -347,6 +366,7 @@ def create_app(title: str, description: str, *, json_bodies: bool = True) -> Fas
         redoc_url=None,
         openapi_url=None,
     )
+    app.router.route_class = JsonRoute
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
