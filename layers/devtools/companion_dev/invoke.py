@@ -111,13 +111,13 @@ def _not_found() -> dict[str, Any]:
 
 
 def call_route(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
-    """Hand an API Gateway event to the function that the template routes it to."""
-    method = event["requestContext"]["http"]["method"]
-    match = template.match_route(template.load_routes(), method, event["rawPath"])
-    if match is None:
+    """Hand an API Gateway event to the function whose route its routeKey names, as API
+    Gateway does once it has matched the request (api_gateway_event matched it already)."""
+    route = {route.route_key: route for route in template.load_routes()}.get(event["routeKey"])
+    if route is None:
         return _not_found()
-    handler = template.load_handler(match[0].function)
-    return handler(event, context or LambdaContext(function_name=match[0].function))
+    handler = template.load_handler(route.function)
+    return handler(event, context or LambdaContext(function_name=route.function))
 
 
 def invoke(logical_id: str, event: dict[str, Any]) -> Any:
