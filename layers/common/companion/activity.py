@@ -102,9 +102,9 @@ def submit_quiz_attempt(
 ) -> tuple[dict[str, Any], bool]:
     """Grade and store one submission; returns (the result, whether it was a replay).
 
-    One transaction: the attempt row first (so a concurrent retry with the same key waits
-    here and then replays), then the chapter's best score and completion with
-    last_active_at, then the streak (unless today already counts).
+    The attempt row first (so a concurrent retry with the same key waits there and then
+    replays), with the chapter's best score and completion and last_active_at in the same
+    statement; then, in the same transaction, the streak (unless today already counts).
     """
     student_id = student.id
     try:
@@ -114,11 +114,7 @@ def submit_quiz_attempt(
     fingerprint = request_fingerprint(quiz.quiz_id, grade.as_read)
 
     def store(conn):
-        # The student row first, as DELETE /v1/me locks it first (one lock order, no
-        # deadlock); a student deleted meanwhile is a 401, not a foreign-key error.
-        if not students.lock_for_writing(conn, student_id):
-            raise AccountGone()
-        row = attempts.insert(
+        recorded = attempts.record(
             conn,
             student_id=student_id,
             quiz_id=quiz.quiz_id,
@@ -129,8 +125,11 @@ def submit_quiz_attempt(
             grading_details=grade.grading_details,
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
+            passing_score=quiz.passing_score,
         )
-        if row is None:
+        if not recorded.student_found:  # deleted meanwhile: a 401, not a foreign-key error
+            raise AccountGone()
+        if recorded.attempt is None:
             original = attempts.by_idempotency_key(conn, student_id, idempotency_key)
             if original.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
@@ -139,16 +138,14 @@ def submit_quiz_attempt(
                 )
             chapter_progress = progress.for_student(conn, student_id).get(chapter.chapter_id)
             return original, chapter_progress, streaks.get(conn, student_id), True
-        chapter_progress = progress.record_quiz_score(
-            conn, student_id, chapter.chapter_id, grade.score, quiz.passing_score
-        )
-        if student.activity_already_counted():
-            streak = student.streak
-        else:
-            streak = streaks.advance(conn, student_id)
-        return row, chapter_progress, streak, False
+        if counted_already:
+            return recorded.attempt, recorded.progress, student.streak, False
+        return recorded.attempt, recorded.progress, streaks.advance(conn, student_id), False
 
-    row, chapter_progress, streak, replayed = db.run(store, transaction=True)
+    # Usually today counts already, and the attempt with all it changes is one statement;
+    # the day's first activity also advances the streak, in the same transaction.
+    counted_already = student.activity_already_counted()
+    row, chapter_progress, streak, replayed = db.run(store, transaction=not counted_already)
     return attempt_result(student, row, quiz, chapter, chapter_progress, streak), replayed
 
 

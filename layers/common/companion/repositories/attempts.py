@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
+
+from companion.domain.chapter_progress import ChapterProgress
+from companion.repositories import progress
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,48 @@ def _attempt(row: dict[str, Any] | None) -> Attempt | None:
     return Attempt(**row) if row is not None else None
 
 
-def insert(
+@dataclass(frozen=True)
+class Recorded:
+    """What `record` did: whether the student still exists, the new attempt (None when the
+    idempotency key was used already, or the student is gone) and the chapter's progress
+    row as the attempt left it."""
+
+    student_found: bool
+    attempt: Attempt | None
+    progress: ChapterProgress | None
+
+
+_ATTEMPT_FIELDS = tuple(field.name for field in fields(Attempt))
+_RECORD = f"""
+    WITH locked AS (
+        SELECT id FROM students WHERE id = %(student)s FOR NO KEY UPDATE
+    ), attempt AS (
+        INSERT INTO quiz_attempts
+               (student_id, quiz_id, chapter_id, answers_json, score, passed,
+                grading_details_json, idempotency_key, request_fingerprint)
+        SELECT id, %(quiz)s, %(chapter)s, %(answers)s, %(score)s, %(passed)s, %(details)s,
+               %(key)s, %(fingerprint)s
+          FROM locked
+        ON CONFLICT (student_id, idempotency_key) WHERE idempotency_key IS NOT NULL
+        DO NOTHING
+        RETURNING {DETAIL_COLUMNS}
+    ), active AS (
+        UPDATE students SET last_active_at = now()
+         WHERE id = %(student)s AND EXISTS (SELECT 1 FROM attempt)
+        RETURNING id
+    ), scored AS (
+        {progress.QUIZ_SCORE_UPSERT}
+    )
+    SELECT EXISTS (SELECT 1 FROM locked) AS student_found,
+           {", ".join(f"attempt.{name} AS attempt_{name}" for name in _ATTEMPT_FIELDS)},
+           {", ".join(f"scored.{name} AS scored_{name}" for name in progress.COLUMN_NAMES)}
+      FROM (SELECT) AS one
+      LEFT JOIN attempt ON true
+      LEFT JOIN scored ON true
+"""
+
+
+def record(
     conn,
     *,
     student_id: str,
@@ -56,8 +100,12 @@ def insert(
     grading_details: dict,
     idempotency_key: str | None,
     fingerprint: str,
-) -> Attempt | None:
-    """The new attempt, or None when this student already used the idempotency key.
+    passing_score: float,
+) -> Recorded:
+    """Store an attempt with what it changes, in one statement (atomic even in autocommit):
+    the student's row locked first (the lock order of every write, see
+    repositories.progress), the attempt, last_active_at, and the chapter's best score and
+    completion. Nothing is written when the student is gone or already used the key.
 
     A concurrent insert with the same key waits on the unique index until the first
     transaction ends, so exactly one row is ever stored for a key.
@@ -65,28 +113,27 @@ def insert(
     from psycopg.types.json import Jsonb  # psycopg loads with the first query, not at import
 
     row = conn.execute(
-        f"""
-        INSERT INTO quiz_attempts
-               (student_id, quiz_id, chapter_id, answers_json, score, passed,
-                grading_details_json, idempotency_key, request_fingerprint)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (student_id, idempotency_key) WHERE idempotency_key IS NOT NULL
-        DO NOTHING
-        RETURNING {DETAIL_COLUMNS}
-        """,
-        (
-            student_id,
-            quiz_id,
-            chapter_id,
-            Jsonb(answers),
-            score,
-            passed,
-            Jsonb(grading_details),
-            idempotency_key,
-            fingerprint,
-        ),
+        _RECORD,
+        {
+            "student": student_id,
+            "quiz": quiz_id,
+            "chapter": chapter_id,
+            "answers": Jsonb(answers),
+            "score": score,
+            "passed": passed,
+            "details": Jsonb(grading_details),
+            "key": idempotency_key,
+            "fingerprint": fingerprint,
+            "passing": passing_score,
+        },
     ).fetchone()
-    return _attempt(row)
+    attempt = {name: row[f"attempt_{name}"] for name in _ATTEMPT_FIELDS}
+    scored = {name: row[f"scored_{name}"] for name in progress.COLUMN_NAMES}
+    return Recorded(
+        student_found=row["student_found"],
+        attempt=Attempt(**attempt) if attempt["id"] is not None else None,
+        progress=ChapterProgress(**scored) if scored["chapter_id"] is not None else None,
+    )
 
 
 def by_idempotency_key(conn, student_id: str, key: str) -> Attempt | None:

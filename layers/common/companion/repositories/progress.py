@@ -88,14 +88,10 @@ def add_reading_time(
     )
 
 
-def record_quiz_score(
-    conn, student_id: str, chapter_id: str, score: float, passing_score: float
-) -> ChapterProgress | None:
-    """Keep the best score; complete the chapter (completed_at set once) when it passes."""
-    return _written(
-        conn,
-        f"""
-        {_STAMP_ACTIVE}
+# The chapter's best score and completion (completed_at set once, when a score passes),
+# for quiz_attempts.record's statement: its rows come from a CTE `active`, the students row
+# stamped in the same statement.
+QUIZ_SCORE_UPSERT = f"""
         INSERT INTO chapter_progress AS p
                (student_id, chapter_id, completion_status, quiz_score, last_accessed_at,
                 completed_at)
@@ -116,9 +112,7 @@ def record_quiz_score(
                         THEN now() END),
                last_accessed_at = now()
         RETURNING {COLUMNS}
-        """,
-        {"student": student_id, "chapter": chapter_id, "score": score, "passing": passing_score},
-    )
+"""
 
 
 def _written(conn, query: str, params: dict[str, Any]) -> ChapterProgress | None:
