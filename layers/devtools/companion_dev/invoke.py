@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,14 +111,23 @@ def _not_found() -> dict[str, Any]:
     }
 
 
-def call_route(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
-    """Hand an API Gateway event to the function that the template routes it to."""
+def function_for(event: dict[str, Any]) -> tuple[str, Callable] | None:
+    """The function the template routes an API Gateway event to, as (logical id, Lambda
+    handler); None where no route matches (API Gateway's 404)."""
     method = event["requestContext"]["http"]["method"]
     match = template.match_route(template.load_routes(), method, event["rawPath"])
     if match is None:
+        return None
+    return match[0].function, template.load_handler(match[0].function)
+
+
+def call_route(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
+    """Hand an API Gateway event to the function that the template routes it to."""
+    routed = function_for(event)
+    if routed is None:
         return _not_found()
-    handler = template.load_handler(match[0].function)
-    return handler(event, context or LambdaContext(function_name=match[0].function))
+    logical_id, handler = routed
+    return handler(event, context or LambdaContext(function_name=logical_id))
 
 
 def invoke(logical_id: str, event: dict[str, Any]) -> Any:
