@@ -71,10 +71,12 @@ def forget_clients() -> None:
 
 class Environment:
     """`environment(NAME="value", OTHER=None)` sets (None: removes) environment variables and
-    forgets every client built from the old ones. The test's changes are undone, and the
-    clients forgotten again, when the test ends, or at the end of a `with environment(...):`
-    block. The course a process holds in memory (`companion.catalogue`) stays: a test that
-    needs a cold function says `catalogue.forget()`."""
+    forgets every client built from the old ones. The course this process holds in memory
+    (`companion.catalogue`) stays, as in a warm function whose services go down; a test that
+    needs a cold function says `catalogue.drop_copy_in_memory()`. The test's changes are
+    undone when the test ends, or at the end of a `with environment(...):` block: the
+    clients are forgotten again and the course in memory is dropped, so whatever was loaded
+    under the changed environment never serves a later test."""
 
     def __init__(self) -> None:
         self._patch = pytest.MonkeyPatch()
@@ -95,8 +97,11 @@ class Environment:
         self.restore()
 
     def restore(self) -> None:
+        from companion import catalogue
+
         self._patch.undo()
         forget_clients()
+        catalogue.drop_copy_in_memory()
 
 
 @pytest.fixture

@@ -207,22 +207,21 @@ def built_targets(development: list[Target], build_dir: Path) -> list[Target]:
 
 
 def targets(student: _stack.BenchStudent) -> list[Target]:
+    from api import Api
+
     from companion import security
     from companion.resources import mcp_resource
     from companion_dev import template
-    from companion_dev.invoke import api_gateway_event
 
     hello = _stack.WORK_DIR / "hello_world_app.py"
     hello.parent.mkdir(parents=True, exist_ok=True)
     hello.write_text(_stack.HELLO_WORLD_SOURCE)
-    auth = _stack.headers_for(student.token)
     # The event's base URL is the local one; MCP tokens are for `<base>/mcp`.
     mcp_token = security.issue_access_token(
         student.user_id, "free", audience=mcp_resource("http://localhost")
     ).token
     mcp_list_tools = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
     mcp_headers = {
-        **_stack.headers_for(mcp_token, mcp_list_tools),
         "accept": "application/json, text/event-stream",
         "mcp-protocol-version": "2025-11-25",
     }
@@ -241,7 +240,7 @@ def targets(student: _stack.BenchStudent) -> list[Target]:
             "hello_world_app",
             hello,
             "GET /health",
-            api_gateway_event("GET", "/health"),
+            Api().event("GET", "/health"),
         )
     ]
     found.append(
@@ -250,7 +249,7 @@ def targets(student: _stack.BenchStudent) -> list[Target]:
             "hello_world_parameter_app",
             with_parameter,
             "GET /health",
-            api_gateway_event("GET", "/health"),
+            Api().event("GET", "/health"),
             info=True,
         )
     )
@@ -261,12 +260,11 @@ def targets(student: _stack.BenchStudent) -> list[Target]:
         module_path = handler.rpartition(".")[0]
         path = code_dir / (module_path.replace(".", "/") + ".py")
         if logical_id == "McpFunction":
-            body = json.dumps(mcp_list_tools)
-            event = api_gateway_event("POST", "/mcp", headers=mcp_headers, body=body)
+            event = Api(mcp_token).event("POST", "/mcp", mcp_list_tools, headers=mcp_headers)
             request = "POST /mcp tools/list"
         elif logical_id in requests:
             method, route = requests[logical_id]
-            event = api_gateway_event(method, route, headers=auth)
+            event = Api(student.token).event(method, route)
             request = f"{method} {route}"
         else:  # PruneFunction: its daily schedule's event, as a dry run
             event = {"retention_days": 90, "dry_run": True}

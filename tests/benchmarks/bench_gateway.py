@@ -61,9 +61,11 @@ def main() -> None:
     parser.add_argument("--no-record", action="store_true", help="print only")
     options = parser.parse_args()
 
+    from api import Api
+
     from companion_dev import gateway
     from companion_dev.gateway import create_gateway
-    from companion_dev.invoke import api_gateway_event, call_route
+    from companion_dev.invoke import call_route
 
     stack = _stack.start_stack("companion_bench_gateway", pool_size=4, bcrypt_rounds=4)
     stops = []
@@ -75,11 +77,9 @@ def main() -> None:
             ("GET /v1/chapters/{id} (20 KB)", "/v1/chapters/01-intro-genai"),
         ]
 
-        def event(path: str, student: _stack.BenchStudent) -> dict:
-            return api_gateway_event("GET", path, headers=_stack.headers_for(student.token))
-
+        client = Api(students[0].token)
         with _stack.quiet_stdout():
-            answers = {path: captured(call_route(event(path, students[0]))) for _l, path in routes}
+            answers = {path: captured(client.get(path).raw) for _label, path in routes}
         floor_url, stop = _stack.serve_in_thread(
             floor_app(answers), loop="uvloop", http="httptools"
         )

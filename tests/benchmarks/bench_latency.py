@@ -1,10 +1,11 @@
 """Warm handler latency per route against a FastAPI + Mangum hello world, in the same run.
 
-Every call is an API Gateway (HTTP API v2) event handed to the function's real Lambda
-handler (the one template.yaml routes it to), warm, in this process: Powertools, the app's
-middleware, the token check, Postgres through PgBouncer (transaction mode), the course from
-the in-memory copy with the Upstash-compatible cache behind it. The targets are called in
-turn (one call each per round), so whatever else the machine is doing falls on all alike.
+Every call is an API Gateway (HTTP API v2) event, built outside the timer by the suite's
+client (tests/api.py), handed to the function's real Lambda handler (the one template.yaml
+routes it to), warm, in this process: Powertools, the app's middleware, the token check,
+Postgres through PgBouncer (transaction mode), the course from the in-memory copy with the
+Upstash-compatible cache behind it. The targets are called in turn (one call each per
+round), so whatever else the machine is doing falls on all alike.
 Goals (issue 8): reads within 3x and a quiz submission within 6x the hello world's p50.
 
     .venv/bin/python tests/benchmarks/bench_latency.py [--calls 2000] [--no-record]
@@ -14,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import sys
 import time
 import types
@@ -81,14 +81,16 @@ def build_targets(
 ) -> list[Target]:
     """`section_hoppers` are students of their own for the row that opens another section
     each time (with the others, it would make their repeated section reads new too)."""
-    from companion_dev import template
-    from companion_dev.invoke import api_gateway_event
+    from api import Api
 
-    routes = template.load_routes()
+    from companion_dev.invoke import function_for
 
-    def handler_for(method: str, path: str) -> Callable:
-        route, _params = template.match_route(routes, method, path)
-        return template.load_handler(route.function)
+    clients = [Api(student.token) for student in students]
+    hopper_clients = [Api(student.token) for student in section_hoppers]
+
+    def routed_handler(make_event: Callable[[int], dict]) -> Callable:
+        _logical_id, handler = function_for(make_event(0))
+        return handler
 
     chapter = "01-intro-genai"
     section = _stack.first_section_id(chapter)
@@ -97,42 +99,26 @@ def build_targets(
     def another_section_each_time(number: int) -> dict:
         """Each student opens the chapter's first and second sections in turn: every read is
         a new place to resume, so every one is written."""
-        student = section_hoppers[number % len(section_hoppers)]
-        opened = (section, second_section)[(number // len(section_hoppers)) % 2]
-        return api_gateway_event(
-            "GET",
-            f"/v1/chapters/{chapter}/sections/{opened}",
-            headers=_stack.headers_for(student.token),
-        )
+        client = hopper_clients[number % len(hopper_clients)]
+        opened = (section, second_section)[(number // len(hopper_clients)) % 2]
+        return client.event("GET", f"/v1/chapters/{chapter}/sections/{opened}")
 
     answers = _stack.passing_answers("01-quiz")
 
-    def get(path: str, query: Callable[[int], str] | None = None):
+    def get(path: str, query: Callable[[int], dict] | None = None):
         def make(number: int) -> dict:
-            student = students[number % len(students)]
-            return api_gateway_event(
-                "GET",
-                path,
-                query_string=query(number) if query else "",
-                headers=_stack.headers_for(student.token),
-            )
+            client = clients[number % len(clients)]
+            return client.event("GET", path, query=query(number) if query else None)
 
         return make
 
     def submit(number: int) -> dict:
-        student = students[number % len(students)]
+        client = clients[number % len(clients)]
         body = {"answers": answers, "idempotency_key": str(uuid.uuid4())}
-        return api_gateway_event(
-            "POST",
-            "/v1/quizzes/01-quiz/submit",
-            headers=_stack.headers_for(student.token, body),
-            body=json.dumps(body),
-        )
+        return client.event("POST", "/v1/quizzes/01-quiz/submit", body)
 
-    def search_query(number: int) -> str:
-        from urllib.parse import urlencode
-
-        return urlencode({"q": SEARCHES[number % len(SEARCHES)]})
+    def search_query(number: int) -> dict:
+        return {"q": SEARCHES[number % len(SEARCHES)]}
 
     reads = [
         ("GET /v1/chapters", "/v1/chapters", None),
@@ -143,7 +129,7 @@ def build_targets(
         ("GET /v1/streak", "/v1/streak", None),
         ("GET /v1/quizzes/{id}", "/v1/quizzes/01-quiz", None),
     ]
-    hello_event = api_gateway_event("GET", "/health")
+    hello_event = Api().event("GET", "/health")
     commit = durable_commit_handler()
     commit.student_id["id"] = students[0].user_id
     targets = [
@@ -157,22 +143,18 @@ def build_targets(
         Target("(info) one-row UPDATE, durable commit", None, lambda _n: {}, commit),
     ]
     for label, path, query in reads:
-        targets.append(Target(label, READ_GOAL, get(path, query), handler_for("GET", path)))
+        make = get(path, query)
+        targets.append(Target(label, READ_GOAL, make, routed_handler(make)))
     targets.append(
         Target(
             "(info) GET /v1/chapters/{id}/sections/{id}, another section each time",
             None,
             another_section_each_time,
-            handler_for("GET", f"/v1/chapters/{chapter}/sections/{section}"),
+            routed_handler(another_section_each_time),
         )
     )
     targets.append(
-        Target(
-            "POST /v1/quizzes/{id}/submit",
-            SUBMIT_GOAL,
-            submit,
-            handler_for("POST", "/v1/quizzes/01-quiz/submit"),
-        )
+        Target("POST /v1/quizzes/{id}/submit", SUBMIT_GOAL, submit, routed_handler(submit))
     )
     return targets
 

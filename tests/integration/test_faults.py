@@ -5,7 +5,8 @@ and a transaction that fails half-way.
 The stack is shared by the whole session, so every drill breaks a dependency by pointing
 the functions' environment at a closed port or at a server that never answers, and restores
 the environment and every cached client (settings, cache client, database connections) at
-the end of the block, whatever happened (conftest's `environment`).
+the end of the block, whatever happened, and drops the course held in memory (conftest's
+`environment`). A drill that needs a warm function warms it itself.
 """
 
 from __future__ import annotations
@@ -172,7 +173,9 @@ def test_with_the_bucket_and_the_cache_down_a_warm_function_serves_from_memory(
     new_student, stack, environment
 ):
     student = new_student(tier="premium")
-    assert student.get("/v1/chapters/05-fine-tuning-evaluation").status == 200  # warm
+    catalogue.drop_copy_in_memory()
+    # The function's first request loads the course (from Upstash or the bucket): now warm.
+    assert student.get("/v1/chapters/05-fine-tuning-evaluation").status == 200
 
     with environment(
         CONTENT_ENDPOINT_URL=f"http://127.0.0.1:{closed_port()}",
@@ -197,7 +200,7 @@ def test_with_the_bucket_and_the_cache_down_a_warm_function_serves_from_memory(
         assert_unavailable(student.get("/v1/chapters"))
         assert_unavailable(student.get("/v1/quizzes/05-quiz"))
 
-    catalogue.drop_copy_in_memory()
+    # The services back (and nothing in memory): the course loads again.
     assert student.get("/v1/chapters").status == 200
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -110,14 +111,23 @@ def _not_found() -> dict[str, Any]:
     }
 
 
-def call_route(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
-    """Hand an API Gateway event to the function whose route its routeKey names, as API
-    Gateway does once it has matched the request (api_gateway_event matched it already)."""
+def function_for(event: dict[str, Any]) -> tuple[str, Callable] | None:
+    """The function whose route the event's routeKey names, as (logical id, Lambda handler),
+    as API Gateway picks it once it has matched the request (api_gateway_event matched it
+    already); None where no route matched (API Gateway's 404)."""
     route = {route.route_key: route for route in template.load_routes()}.get(event["routeKey"])
     if route is None:
+        return None
+    return route.function, template.load_handler(route.function)
+
+
+def call_route(event: dict[str, Any], context: LambdaContext | None = None) -> dict[str, Any]:
+    """Hand an API Gateway event to the function that the template routes it to."""
+    routed = function_for(event)
+    if routed is None:
         return _not_found()
-    handler = template.load_handler(route.function)
-    return handler(event, context or LambdaContext(function_name=route.function))
+    logical_id, handler = routed
+    return handler(event, context or LambdaContext(function_name=logical_id))
 
 
 def invoke(logical_id: str, event: dict[str, Any]) -> Any:
