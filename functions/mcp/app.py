@@ -185,7 +185,7 @@ TOOLS = [
         "and its passing score, without the answers. Ask the student each question and let "
         "them answer; never answer for them.",
         QuizArguments,
-        "learning.QuizView",
+        "study.QuizView",
         lambda student, args: quizzes.quiz_view(student, args.quiz_id),
     ),
     McpTool(
@@ -196,7 +196,7 @@ TOOLS = [
         "question and the sections to review. Retrying with the same idempotency_key and "
         "answers returns the first result without recording a second attempt.",
         SubmitArguments,
-        "learning.SubmissionResult",
+        "study.SubmissionResult",
         lambda student, args: quizzes.submit_quiz(
             student, args.quiz_id, args.answers, args.idempotency_key
         )[0],
@@ -207,7 +207,7 @@ TOOLS = [
         "List quiz attempts",
         "The student's attempts at a quiz, newest first, and the chapter's best score.",
         QuizArguments,
-        "learning.AttemptList",
+        "study.AttemptList",
         lambda student, args: quizzes.list_attempts(student, args.quiz_id),
     ),
     McpTool(
@@ -216,7 +216,7 @@ TOOLS = [
         "One of the student's attempts with their answers, the grading of each question and "
         "the sections to review.",
         AttemptArguments,
-        "learning.AttemptDetail",
+        "study.AttemptDetail",
         lambda student, args: quizzes.attempt_detail(student, args.quiz_id, args.attempt_id),
     ),
     McpTool(
@@ -227,7 +227,7 @@ TOOLS = [
         "should do now (such as continue_reading at a section), with a sentence to relay "
         "(next_step.message).",
         NoArguments,
-        "learning.ProgressReport",
+        "study.ProgressReport",
         lambda student, _: progress.progress_overview(student),
     ),
     McpTool(
@@ -238,7 +238,7 @@ TOOLS = [
         "and the days they covered (each covers a missed day by itself; freeze_message is a "
         "sentence to relay), and the next milestone.",
         NoArguments,
-        "learning.Streak",
+        "study.Streak",
         lambda student, _: progress.current_streak(student),
     ),
     McpTool(

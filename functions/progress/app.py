@@ -22,7 +22,7 @@ app = create_app(
         "minutes), percentage complete, the streak, and next_step: the action to take next with a "
         "one-sentence message. Use it to coach the student."
     ),
-    returns="learning.ProgressReport",
+    returns="study.ProgressReport",
     returns_description=(
         "chapters, completed_chapters, total_chapters, progress_percentage, streak and next_step "
         "{action, chapter_id, quiz_id, section_ids, message}."
@@ -43,7 +43,7 @@ async def get_progress(student: StudentWithProgress):
         "Adds minutes (1-240) the student spent reading a chapter; starts the chapter if needed "
         "and counts as study for the streak. Log only time the student reports or confirms."
     ),
-    returns="learning.ChapterProgress",
+    returns="study.ChapterProgress",
     returns_description="The chapter's progress entry, as in getProgress.",
     errors=(400, 401, 403, 404, 413, 422),
     consequential=False,
@@ -63,7 +63,7 @@ async def log_reading_time(chapter_id: str, body: ReadingTime, student: Student)
         "streak ends unless the student studies before day_ends_at), next_milestone and "
         "milestone_message."
     ),
-    returns="learning.Streak",
+    returns="study.Streak",
     returns_description=(
         "current_streak, longest_streak, last_activity_date, timezone, active_today, at_risk, "
         "day_ends_at, next_milestone, milestone_message."

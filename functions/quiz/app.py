@@ -26,7 +26,7 @@ app = create_app(
         "options for multiple-choice), never the answers. Show the questions as written and "
         "collect the student's own answers; do not answer them yourself."
     ),
-    returns="learning.QuizView",
+    returns="study.QuizView",
     returns_description="quiz_id, chapter_id, passing_score and questions.",
     errors=(401, 403, 404),
 )
@@ -45,7 +45,7 @@ async def get_quiz(quiz_id: str, student: Student):
         "student's own answers, never your guesses. Always send a new UUID as idempotency_key; "
         "reuse it only to retry this same submission after a timeout."
     ),
-    returns="learning.SubmissionResult",
+    returns="study.SubmissionResult",
     returns_description=(
         "attempt_id, score, passed, passing_score, grading_details per question (with feedback "
         "and a review pointer when wrong), review_sections to reread, best_score, chapter_status "
@@ -101,7 +101,7 @@ async def submit_quiz(
         "Lists the student's attempts at a quiz, newest first (attempt_id, score, passed, "
         "submitted_at), with the best score so far."
     ),
-    returns="learning.AttemptList",
+    returns="study.AttemptList",
     returns_description="attempts (newest first) and best_score.",
     errors=(401, 403, 404),
 )
@@ -119,7 +119,7 @@ async def list_attempts(quiz_id: str, student: Student):
         "Returns one of the student's past attempts with their answers, the grading of each "
         "question and the review_sections to reread."
     ),
-    returns="learning.AttemptDetail",
+    returns="study.AttemptDetail",
     returns_description=(
         "attempt_id, quiz_id, score, passed, answers, grading_details, submitted_at and "
         "review_sections."
