@@ -115,7 +115,7 @@ def function_for(event: dict[str, Any]) -> tuple[str, Callable] | None:
     """The function whose route the event's routeKey names, as (logical id, Lambda handler),
     as API Gateway picks it once it has matched the request (api_gateway_event matched it
     already); None where no route matched (API Gateway's 404)."""
-    route = {route.route_key: route for route in template.load_routes()}.get(event["routeKey"])
+    route = template.route_for_key(event["routeKey"])
     if route is None:
         return None
     return route.function, template.load_handler(route.function)

@@ -69,6 +69,12 @@ def load_routes(template_path: str | Path | None = None) -> list[Route]:
     return list(_routes_cached(path, path.stat().st_mtime_ns))
 
 
+def route_for_key(route_key: str, template_path: str | Path | None = None) -> Route | None:
+    """The route an event's routeKey ("GET /v1/me") names, or None ("$default")."""
+    path = _resolve(template_path)
+    return _routes_by_key_cached(path, path.stat().st_mtime_ns).get(route_key)
+
+
 def function_handlers(template_path: str | Path | None = None) -> dict[str, tuple[Path, str]]:
     """logical id -> (the function's code directory, its handler such as "app.handler")."""
     path = _resolve(template_path)
@@ -89,6 +95,11 @@ def _routes_cached(path: Path, mtime_ns: int) -> tuple[Route, ...]:
             route_path = event_properties.get("Path", "/")
             routes.append(Route(method=method, path=route_path, function=logical_id))
     return tuple(routes)
+
+
+@lru_cache(maxsize=8)
+def _routes_by_key_cached(path: Path, mtime_ns: int) -> dict[str, Route]:
+    return {route.route_key: route for route in _routes_cached(path, mtime_ns)}
 
 
 @lru_cache(maxsize=8)
