@@ -1,6 +1,6 @@
 """ProgressFunction: progress through the course, reading time, the streak."""
 
-from companion.deps import Student, StudentWithProgress
+from companion.deps import Student, StudentWithProgressReport
 from companion.schemas.requests import ReadingTime
 from companion.services import progress
 from companion.web import create_app, lambda_handler, operation
@@ -29,7 +29,7 @@ app = create_app(
     ),
     errors=(401,),
 )
-async def get_progress(student: StudentWithProgress):
+async def get_progress(student: StudentWithProgressReport):
     return progress.progress_overview(student)
 
 

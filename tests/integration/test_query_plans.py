@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
-from companion.repositories import attempts, retention
+from companion.repositories import attempts, retention, students
 
 CONTENT = Path(__file__).resolve().parents[2] / "shared" / "content"
 CHAPTERS = sorted(p.stem for p in (CONTENT / "chapters").glob("*.json"))
@@ -82,6 +82,19 @@ def test_the_latest_attempt_per_chapter_probes_the_per_student_index_for_a_heavy
         )
     latest = attempts.latest_per_chapter(conn, heavy, CHAPTERS)
     assert set(latest) == {"01-intro-genai"}  # the other chapters: never attempted
+
+
+def test_the_progress_report_read_with_the_caller_probes_the_same_index(skewed):
+    conn, heavy, light = skewed
+    query = students.CALLER_WITH_PROGRESS_AND_LATEST_ATTEMPTS
+    for student in (heavy, light):
+        chosen = scans(plan(conn, query, (CHAPTERS, student))["Plan"])
+        assert len(chosen) == 1, chosen
+        node_type, index = chosen[0]
+        assert node_type in ("Index Scan", "Index Only Scan"), chosen
+        assert "(student_id, chapter_id, submitted_at DESC, id DESC)" in index_definition(
+            conn, index
+        )
 
 
 def test_the_pruner_still_finds_old_attempts_by_the_submitted_at_index(skewed):

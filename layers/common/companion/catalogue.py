@@ -51,6 +51,11 @@ class Course:
         self._chapter_by_id = {chapter.chapter_id: chapter for chapter in self.chapters}
         self._quiz_by_chapter = {quiz.chapter_id: quiz for quiz in self.quizzes.values()}
 
+    @property
+    def chapter_ids(self) -> list[str]:
+        """In chapter order."""
+        return [chapter.chapter_id for chapter in self.chapters]
+
     def chapter(self, chapter_id: str) -> Chapter | None:
         return self._chapter_by_id.get(chapter_id)
 

@@ -10,13 +10,14 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPBearer
 
-from companion import db
+from companion import catalogue, db
 from companion.domain.access import can_open
 from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.streaks import StoredStreak, already_counted, counting_zone, local_date
 from companion.domain.student import StudentProfile
 from companion.errors import AccountGone, InvalidToken, Unauthorized
-from companion.repositories import progress, students
+from companion.repositories import attempts, progress, students
+from companion.repositories.attempts import LatestAttempt
 from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
 from companion.settings import get_settings
@@ -34,6 +35,7 @@ class CurrentStudent:
     effective_tier: str
     streak: StoredStreak | None = None  # as read with the caller
     progress_read: dict[str, ChapterProgress] | None = None  # as read with the caller
+    latest_attempts_read: dict[str, LatestAttempt] | None = None  # as read with the caller
 
     @property
     def timezone(self) -> str:
@@ -55,6 +57,15 @@ class CurrentStudent:
             self.progress_read = db.run(lambda conn: progress.for_student(conn, self.id))
         return self.progress_read
 
+    def latest_attempts(self, chapter_ids: list[str]) -> dict[str, LatestAttempt]:
+        """Each chapter's newest attempt by chapter id (chapters never attempted absent): as
+        read with the caller (StudentWithProgressReport), else read now."""
+        if self.latest_attempts_read is None:
+            self.latest_attempts_read = db.run(
+                lambda conn: attempts.latest_per_chapter(conn, self.id, chapter_ids)
+            )
+        return self.latest_attempts_read
+
     def activity_already_counted(self) -> bool:
         """Whether activity now is already counted in the streak (as read with the caller):
         then recording it only stamps last_active_at, in one statement."""
@@ -73,17 +84,17 @@ def bearer_token(authorization: str | None) -> str:
     return token
 
 
-def _caller(request: Request, with_progress: bool) -> CurrentStudent:
+def _caller(request: Request, **reads: bool) -> CurrentStudent:
     token = bearer_token(request.headers.get("authorization"))
     audiences = [get_settings().jwt_audience, rest_resource(base_url(request))]
-    return student_from_token(token, audiences, with_progress=with_progress)
+    return student_from_token(token, audiences, **reads)
 
 
 async def current_student(request: Request) -> CurrentStudent:
     """The caller, from a valid token for the REST API (one from /auth/login, or one issued
     through OAuth for this resource) whose student still exists (read fresh: a premium
     plan that expired, or a deleted account, takes effect at once)."""
-    return _caller(request, with_progress=False)
+    return _caller(request)
 
 
 async def current_student_with_progress(request: Request) -> CurrentStudent:
@@ -92,11 +103,25 @@ async def current_student_with_progress(request: Request) -> CurrentStudent:
     return _caller(request, with_progress=True)
 
 
-CALLER_DEPENDENCIES = (current_student, current_student_with_progress)
+async def current_student_with_progress_report(request: Request) -> CurrentStudent:
+    """The caller as current_student_with_progress, with each chapter's newest attempt read
+    in the same query too: all GET /v1/progress reads, in one round trip."""
+    return _caller(request, with_progress=True, with_latest_attempts=True)
+
+
+CALLER_DEPENDENCIES = (
+    current_student,
+    current_student_with_progress,
+    current_student_with_progress_report,
+)
 
 
 def student_from_token(
-    token: str, audiences: list[str], *, with_progress: bool = False
+    token: str,
+    audiences: list[str],
+    *,
+    with_progress: bool = False,
+    with_latest_attempts: bool = False,
 ) -> CurrentStudent:
     """The student a valid token for one of `audiences` names; 401 otherwise."""
     subject = student_id_from_token(token, audiences)
@@ -104,8 +129,11 @@ def student_from_token(
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:
         raise InvalidToken() from exc
+    latest_of = catalogue.course().chapter_ids if with_latest_attempts else None
     read = db.run(
-        lambda conn: students.get_with_streak(conn, student_id, with_progress=with_progress)
+        lambda conn: students.get_with_streak(
+            conn, student_id, with_progress=with_progress, latest_of=latest_of
+        )
     )
     if read is None:
         raise AccountGone()
@@ -115,11 +143,13 @@ def student_from_token(
         effective_tier=read.student.effective_tier(),
         streak=read.streak,
         progress_read=read.progress,
+        latest_attempts_read=read.latest_attempts,
     )
 
 
 Student = Annotated[CurrentStudent, Depends(current_student)]
 StudentWithProgress = Annotated[CurrentStudent, Depends(current_student_with_progress)]
+StudentWithProgressReport = Annotated[CurrentStudent, Depends(current_student_with_progress_report)]
 
 
 def client_address(request: Request) -> str | None:

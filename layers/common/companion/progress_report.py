@@ -1,12 +1,11 @@
 """GET /v1/progress (every chapter's progress, where the student left off, the streak and the
-next step) and GET /v1/streak, from the rows read with the caller plus one read."""
+next step) and GET /v1/streak, from the rows read with the caller."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from companion import db
 from companion.activity import settled_streak, view_of_streak
 from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.content_models import Chapter
@@ -14,7 +13,6 @@ from companion.domain.guidance import ChapterStep, next_step
 from companion.domain.review import review_sections_of
 from companion.domain.visits import sections_opened
 from companion.formats import iso, number
-from companion.repositories import attempts
 
 
 def chapter_entry(chapter: Chapter, row: ChapterProgress | None) -> dict[str, Any]:
@@ -57,11 +55,7 @@ def streak_report(student) -> dict[str, Any]:
 
 def progress_report(student, course) -> dict[str, Any]:
     rows = student.progress  # read with the caller
-    latest = db.run(
-        lambda conn: attempts.latest_per_chapter(
-            conn, student.id, [chapter.chapter_id for chapter in course.chapters]
-        )
-    )
+    latest = student.latest_attempts(course.chapter_ids)
     entries = [chapter_entry(chapter, rows.get(chapter.chapter_id)) for chapter in course.chapters]
     completed = sum(entry["completion_status"] == "completed" for entry in entries)
     steps = []

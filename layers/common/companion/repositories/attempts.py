@@ -168,18 +168,24 @@ def get(conn, student_id: str, quiz_id: str, attempt_id: str) -> Attempt | None:
 # NOT NULL, which this query does not imply: so the planner cannot walk it backwards over
 # the whole table hoping to meet this student soon (it did, on a small table dominated by
 # a few students: 7.2 ms against 0.1 ms; migration 0008).
-LATEST_PER_CHAPTER = """
+def latest_per_chapter_of(chapters: str, student: str) -> str:
+    """The query for each of `chapters`' newest attempt by `student` (SQL expressions: a
+    text[] parameter, a student id), for a query of its own or inside the caller's read."""
+    return f"""
     SELECT chapter.id AS chapter_id, latest.passed,
-           coalesce(latest.grading_details_json, '{}'::jsonb) AS grading_details
-      FROM unnest(%s::text[]) AS chapter(id)
+           coalesce(latest.grading_details_json, '{{}}'::jsonb) AS grading_details
+      FROM unnest({chapters}::text[]) AS chapter(id)
      CROSS JOIN LATERAL (
            SELECT passed, grading_details_json
              FROM quiz_attempts
-            WHERE student_id = %s AND chapter_id = chapter.id
+            WHERE student_id = {student} AND chapter_id = chapter.id
             ORDER BY submitted_at DESC, id DESC
             LIMIT 1
      ) AS latest
 """
+
+
+LATEST_PER_CHAPTER = latest_per_chapter_of("%s", "%s")
 
 
 def latest_per_chapter(conn, student_id: str, chapter_ids: list[str]) -> dict[str, LatestAttempt]:

@@ -9,7 +9,8 @@ from typing import Any
 from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.streaks import StoredStreak
 from companion.domain.student import StudentProfile, StudentWithPassword
-from companion.repositories import oauth, progress, streaks
+from companion.repositories import attempts, oauth, progress, streaks
+from companion.repositories.attempts import LatestAttempt
 
 PROFILE_FIELDS = tuple(field.name for field in fields(StudentProfile))
 PROFILE_COLUMNS = ", ".join(PROFILE_FIELDS)
@@ -18,11 +19,13 @@ PROFILE_COLUMNS = ", ".join(PROFILE_FIELDS)
 @dataclass(frozen=True)
 class StudentWithStreak:
     """What every authenticated request reads first: the student, their streak (None when
-    they have no streak row) and, when asked for, their chapter_progress rows."""
+    they have no streak row) and, when asked for, their chapter_progress rows and each
+    chapter's newest attempt."""
 
     student: StudentProfile
     streak: StoredStreak | None
     progress: dict[str, ChapterProgress] | None  # by chapter id; None when not read
+    latest_attempts: dict[str, LatestAttempt] | None = None  # by chapter id; None: not read
 
 
 def _student(row: dict[str, Any] | None) -> StudentProfile | None:
@@ -39,57 +42,91 @@ def get(conn, student_id: str) -> StudentProfile | None:
 
 # The streak's timezone is read under another name: the profile has one too.
 _STREAK_FIELDS = tuple(name for name in streaks.COLUMN_NAMES if name != "timezone")
-_CALLER = f"""
+# The chapter_progress rows come as one array per column (at most one row per chapter), so
+# each value keeps its type; zipped back into rows below. The arrays are filled from the
+# same rows in the same order, so their n-th items are one row. The same for the newest
+# attempt of each chapter.
+_PROGRESS_FIELDS = progress.COLUMN_NAMES
+_LATEST_FIELDS = tuple(field.name for field in fields(attempts.LatestAttempt))
+
+
+def _arrays(alias: str, names: tuple[str, ...], prefix: str) -> str:
+    return ", ".join(f"array_agg({alias}.{name}) AS {prefix}_{name}" for name in names)
+
+
+_PROGRESS_JOIN = f"""
+      CROSS JOIN LATERAL (
+            SELECT {_arrays("p", _PROGRESS_FIELDS, "progress")}
+              FROM chapter_progress p WHERE p.student_id = s.id
+      ) AS progress
+"""
+_LATEST_JOIN = f"""
+      CROSS JOIN LATERAL (
+            SELECT {_arrays("l", _LATEST_FIELDS, "latest")}
+              FROM ({attempts.latest_per_chapter_of("%s", "s.id")}) AS l
+      ) AS latest
+"""
+
+
+def _caller_query(*, with_progress: bool, with_latest: bool) -> str:
+    """The read of the caller, their streak and, when asked, their chapter_progress rows
+    and each chapter's newest attempt (its one parameter before the student id: the
+    chapter ids)."""
+    joins = (_PROGRESS_JOIN if with_progress else "") + (_LATEST_JOIN if with_latest else "")
+    return f"""
     SELECT {", ".join(f"s.{name}" for name in PROFILE_FIELDS)},
            {", ".join(f"k.{name}" for name in _STREAK_FIELDS)},
            k.timezone AS streak_timezone, k.student_id AS streak_student
-           {{progress_fields}}
+           {", progress.*" if with_progress else ""}{", latest.*" if with_latest else ""}
       FROM students s
       LEFT JOIN streaks k ON k.student_id = s.id
-      {{progress_join}}
+      {joins}
      WHERE s.id = %s
 """
-# The chapter_progress rows come as one array per column (at most one row per chapter), so
-# each value keeps its type; zipped back into rows below. The arrays are filled from the
-# same rows in the same order, so their n-th items are one row.
-_PROGRESS_FIELDS = progress.COLUMN_NAMES
-_PROGRESS_ARRAYS = ", ".join(f"array_agg(p.{name}) AS progress_{name}" for name in _PROGRESS_FIELDS)
-_CALLER_WITH_STREAK = _CALLER.format(progress_fields="", progress_join="")
-_CALLER_WITH_STREAK_AND_PROGRESS = _CALLER.format(
-    progress_fields=", progress.*",
-    progress_join=f"""
-      CROSS JOIN LATERAL (
-            SELECT {_PROGRESS_ARRAYS}
-              FROM chapter_progress p WHERE p.student_id = s.id
-      ) AS progress
-    """,
-)
+
+
+_CALLER_WITH_STREAK = _caller_query(with_progress=False, with_latest=False)
+_CALLER_WITH_STREAK_AND_PROGRESS = _caller_query(with_progress=True, with_latest=False)
+CALLER_WITH_PROGRESS_AND_LATEST_ATTEMPTS = _caller_query(with_progress=True, with_latest=True)
+
+
+def _zipped(row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> list[tuple]:
+    columns = [row.pop(f"{prefix}_{name}") or [] for name in names]
+    return list(zip(*columns, strict=True))
 
 
 def get_with_streak(
-    conn, student_id: str, *, with_progress: bool = False
+    conn, student_id: str, *, with_progress: bool = False, latest_of: list[str] | None = None
 ) -> StudentWithStreak | None:
-    """The student, their streak and, `with_progress`, their chapter_progress rows, in one
-    round trip."""
-    query = _CALLER_WITH_STREAK_AND_PROGRESS if with_progress else _CALLER_WITH_STREAK
-    row = conn.execute(query, (student_id,)).fetchone()
+    """The student, their streak and, `with_progress`, their chapter_progress rows and, with
+    `latest_of` (chapter ids, with_progress only), each of those chapters' newest attempt,
+    in one round trip."""
+    if latest_of is not None:
+        row = conn.execute(
+            CALLER_WITH_PROGRESS_AND_LATEST_ATTEMPTS, (latest_of, student_id)
+        ).fetchone()
+    else:
+        query = _CALLER_WITH_STREAK_AND_PROGRESS if with_progress else _CALLER_WITH_STREAK
+        row = conn.execute(query, (student_id,)).fetchone()
     if row is None:
         return None
     streak = {name: row.pop(name) for name in _STREAK_FIELDS}
     streak["timezone"] = row.pop("streak_timezone")
     has_streak = row.pop("streak_student") is not None
-    by_chapter = None
-    if with_progress:
-        columns = [row.pop(f"progress_{name}") or [] for name in _PROGRESS_FIELDS]
-        rows = (
-            ChapterProgress(*values)  # the fields in column order
-            for values in zip(*columns, strict=True)
-        )
+    by_chapter = latest = None
+    if with_progress or latest_of is not None:
+        rows = (ChapterProgress(*values) for values in _zipped(row, "progress", _PROGRESS_FIELDS))
         by_chapter = {entry.chapter_id: entry for entry in rows}
+    if latest_of is not None:
+        attempts_read = (
+            attempts.LatestAttempt(*values) for values in _zipped(row, "latest", _LATEST_FIELDS)
+        )
+        latest = {attempt.chapter_id: attempt for attempt in attempts_read}
     return StudentWithStreak(
         student=StudentProfile(**row),
         streak=streaks.stored_streak(streak) if has_streak else None,
         progress=by_chapter,
+        latest_attempts=latest,
     )
 
 
