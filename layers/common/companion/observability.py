@@ -8,15 +8,11 @@ so a Tracer is built only where `POWERTOOLS_TRACE_DISABLED` is explicitly "false
 from __future__ import annotations
 
 import os
-import warnings
 from functools import lru_cache
 
 from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "course-companion"
-
-# Most requests emit no business metric; Powertools would warn about it on every one.
-warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="CourseCompanion", service=SERVICE)

@@ -382,18 +382,18 @@ def create_app(title: str, description: str, *, json_bodies: bool = True) -> Fas
 
 
 def lambda_handler(app: FastAPI):
-    """The Lambda entry point for an app: Mangum behind Powertools' logging and metrics."""
+    """The Lambda entry point for an app: Mangum behind Powertools' logging. (No route emits
+    a metric: Powertools' log_metrics would only warn, on every request, that it had none.)"""
     from aws_lambda_powertools.logging import correlation_paths
     from mangum import Mangum
 
-    from companion.observability import metrics, traced
+    from companion.observability import traced
 
     asgi = Mangum(app, lifespan="off")
 
     @logger.inject_lambda_context(
         correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True
     )
-    @metrics.log_metrics
     def handler(event, context):
         return asgi(event, context)
 
