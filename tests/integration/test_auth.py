@@ -14,6 +14,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 
+import httpx
 import jwt
 import psycopg
 import pytest
@@ -406,6 +407,33 @@ def test_expired_tokens_and_wrong_issuer_or_audience_are_401():
     ]
     for claims in bad_claims:
         assert_unauthorized(Api(signed(claims)).get("/v1/me"))
+
+
+def test_a_token_that_worked_is_refused_once_it_expires():
+    user_id, _, _ = registered()
+    expires = int(time.time()) + 2
+    client = Api(signed(claims_for(user_id, exp=expires)))
+    assert client.get("/v1/me").status == 200
+    time.sleep(max(0.0, expires - time.time()) + 0.1)
+    expired = client.get("/v1/me")
+    assert_unauthorized(expired)
+    assert expired["detail"] == "Your session has expired. Please log in again."
+
+
+def test_a_token_for_one_service_is_refused_by_the_other_after_working_there(gateway_url):
+    user_id, _, _ = registered()
+    token = signed(claims_for(user_id))
+    assert Api(token).get("/v1/me").status == 200  # the REST API's own audience
+    mcp = httpx.post(
+        f"{gateway_url}/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2025-06-18",
+        },
+    )
+    assert mcp.status_code == 401
 
 
 def test_missing_or_malformed_authorization_is_401():
