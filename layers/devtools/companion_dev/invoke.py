@@ -51,7 +51,7 @@ def api_gateway_event(
     # What API Gateway always sends; locally the API is plain http.
     headers.setdefault("host", "localhost")
     headers.setdefault("x-forwarded-proto", "http")
-    match = template.match_route(template.load_routes(), method.upper(), path)
+    match = template.route_for_request(method, path)
     route_key = f"{match[0].method} {match[0].path}" if match else "$default"
     is_binary = isinstance(body, bytes)
     if is_binary:
@@ -96,7 +96,7 @@ def api_gateway_event(
     if query:
         event["queryStringParameters"] = query
     if match and match[1]:
-        event["pathParameters"] = match[1]
+        event["pathParameters"] = dict(match[1])  # a copy: the match is remembered
     if body is not None:
         event["body"] = body
     return event

@@ -69,6 +69,22 @@ def load_routes(template_path: str | Path | None = None) -> list[Route]:
     return list(_routes_cached(path, path.stat().st_mtime_ns))
 
 
+def route_for_request(
+    method: str, path: str, template_path: str | Path | None = None
+) -> tuple[Route, dict[str, str]] | None:
+    """match_route over the template's routes, remembered per version of the file (the
+    local gateway asks for every request; students ask for the same few paths)."""
+    file = _resolve(template_path)
+    return _match_cached(file, file.stat().st_mtime_ns, method.upper(), path)
+
+
+@lru_cache(maxsize=4096)
+def _match_cached(
+    file: Path, mtime_ns: int, method: str, path: str
+) -> tuple[Route, dict[str, str]] | None:
+    return match_route(list(_routes_cached(file, mtime_ns)), method, path)
+
+
 def route_for_key(route_key: str, template_path: str | Path | None = None) -> Route | None:
     """The route an event's routeKey ("GET /v1/me") names, or None ("$default")."""
     path = _resolve(template_path)
