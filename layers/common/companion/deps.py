@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPBearer
 
-from companion import catalogue, db
+from companion import db
 from companion.domain.access import can_open
 from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.streaks import StoredStreak, already_counted, counting_zone, local_date
@@ -129,7 +129,11 @@ def student_from_token(
         student_id = str(uuid.UUID(subject))
     except ValueError as exc:
         raise InvalidToken() from exc
-    latest_of = catalogue.course().chapter_ids if with_latest_attempts else None
+    latest_of = None
+    if with_latest_attempts:
+        from companion import catalogue  # the course: only the progress report's caller
+
+        latest_of = catalogue.course().chapter_ids
     read = db.run(
         lambda conn: students.get_with_streak(
             conn, student_id, with_progress=with_progress, latest_of=latest_of
