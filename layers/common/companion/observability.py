@@ -8,11 +8,16 @@ so a Tracer is built only where `POWERTOOLS_TRACE_DISABLED` is explicitly "false
 from __future__ import annotations
 
 import os
+import warnings
 from functools import lru_cache
 
 from aws_lambda_powertools import Logger, Metrics
 
 SERVICE = "course-companion"
+
+# A pruner run that fails before it counts anything publishes no metric; Powertools would
+# warn about that on top of the error itself.
+warnings.filterwarnings("ignore", message="No application metrics to publish")
 
 logger = Logger(service=SERVICE)
 metrics = Metrics(namespace="CourseCompanion", service=SERVICE)
