@@ -27,8 +27,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from companion import accounts
-from companion.deps import CurrentStudent, student_from_token
-from companion.errors import ApiError, NotFound, Unauthorized
+from companion.deps import CurrentStudent, bearer_token, student_from_token
+from companion.errors import ApiError, NotFound
 from companion.observability import logger
 from companion.resources import base_url, mcp_resource
 from companion.schemas.requests import ANSWERS_DESCRIPTION, IDEMPOTENCY_KEY_PATTERN
@@ -414,15 +414,6 @@ async def serve_mcp(scope, receive, send) -> None:
 # --- POST /mcp ------------------------------------------------------------------------------
 
 
-def _bearer_token(scope) -> str:
-    for name, value in scope.get("headers") or []:
-        if name == b"authorization":
-            scheme, _, token = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
-                return token.strip()
-    raise Unauthorized("Please sign in: this request needs an access token.")
-
-
 class McpEndpoint:
     """POST is the MCP exchange; a stateless server opens no stream (GET) and has no
     session to end (DELETE), so any other method is 405 (Streamable HTTP allows it)."""
@@ -439,15 +430,19 @@ class McpEndpoint:
             return
         from starlette.requests import Request
 
-        base = base_url(Request(scope))
+        request = Request(scope)
         # An ApiError here (401) is answered by the app's handler with the resource's
         # metadata URL in WWW-Authenticate.
-        student = student_from_token(_bearer_token(scope), [mcp_resource(base)])
-        token = _caller.set(student)
+        token = bearer_token(
+            request.headers.get("authorization"),
+            missing="Please sign in: this request needs an access token.",
+        )
+        student = student_from_token(token, [mcp_resource(base_url(request))])
+        caller = _caller.set(student)
         try:
             await serve_mcp(scope, receive, send)
         finally:
-            _caller.reset(token)
+            _caller.reset(caller)
 
 
 app.add_route("/mcp", McpEndpoint(), include_in_schema=False)

@@ -74,13 +74,16 @@ class CurrentStudent:
         return already_counted(self.streak.state, local_date(datetime.now(UTC), self.streak_zone))
 
 
-def bearer_token(authorization: str | None) -> str:
+def bearer_token(
+    authorization: str | None,
+    missing: str = "Please log in: this request needs an access token.",
+) -> str:
     """The token of an `Authorization: Bearer <token>` header (the scheme in any case);
-    401 without one."""
+    401 with `missing` as its detail without one."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("Please log in: this request needs an access token.")
+        raise Unauthorized(missing)
     return token
 
 
