@@ -224,7 +224,9 @@ def main() -> None:
                 f"rounds, then {options.rounds} rounds of each route to each server in turn "
                 f"({seconds:.0f} s), {STUDENTS} students taking turns, every submission with "
                 "a fresh idempotency key (graded and stored on both sides). The chapter read "
-                "records the visit on both sides; no gzip (no Accept-Encoding sent).",
+                "records the visit: the monolith on every read, ours when it is news to the "
+                "database (a first visit, the day's first activity, once per chapter every 5 "
+                "minutes); no gzip (no Accept-Encoding sent).",
                 table,
                 verdict,
                 "Where the time goes, from the same requests: each server also timed each "
