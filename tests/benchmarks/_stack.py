@@ -139,6 +139,25 @@ def pgbouncer_errors(stack: Stack) -> list[str]:
     ]
 
 
+def time_gateway_handlers(key: Callable[[dict], Any]) -> dict[Any, list[float]]:
+    """From now on, the ms each request the local gateway passes on spends in the function's
+    handler (from handing it the event until its answer), listed by `key(event)`."""
+    from companion_dev import gateway
+
+    handler_ms: dict[Any, list[float]] = {}
+    call_route = gateway.call_route
+
+    def timed_call_route(event, context=None):
+        began = time.perf_counter()
+        try:
+            return call_route(event, context)
+        finally:
+            handler_ms.setdefault(key(event), []).append((time.perf_counter() - began) * 1000)
+
+    gateway.call_route = timed_call_route
+    return handler_ms
+
+
 def serve_in_thread(app, **config) -> tuple[str, Callable[[], None]]:
     """Serve an ASGI app with uvicorn on a free loopback port, in a thread of this process;
     returns its base URL and a function that stops it. `config`: more uvicorn settings."""

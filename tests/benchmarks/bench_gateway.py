@@ -63,9 +63,7 @@ def main() -> None:
 
     from api import Api
 
-    from companion_dev import gateway
     from companion_dev.gateway import create_gateway
-    from companion_dev.invoke import call_route
 
     stack = _stack.start_stack("companion_bench_gateway", pool_size=4, bcrypt_rounds=4)
     stops = []
@@ -99,16 +97,7 @@ def main() -> None:
         ]
         # The handler's own time for every request the gateways pass on, by target (a header
         # the driver sends), so each request's gateway cost is its own HTTP time less it.
-        handler_ms: dict[str, list[float]] = {}
-
-        def timed_call_route(event, context=None):
-            began = time.perf_counter()
-            result = call_route(event, context)
-            label = event["headers"]["x-bench-target"]
-            handler_ms.setdefault(label, []).append((time.perf_counter() - began) * 1000)
-            return result
-
-        gateway.call_route = timed_call_route
+        handler_ms = _stack.time_gateway_handlers(lambda event: event["headers"]["x-bench-target"])
         targets = [
             {
                 "label": f"{server} {label}",

@@ -37,24 +37,16 @@ def p50_p95(values: list[float]) -> Figures:
     return Figures(_stack.percentile(values, 0.5), _stack.percentile(values, 0.95))
 
 
-def timed_inside(gateway_module, monolith_app, rounds: int):
+def timed_inside(monolith_app, rounds: int):
     """Time each request inside each server too: ours from handing the event to the function
     until its answer (what Lambda runs and bills; the gateway's HTTP and event building are
     API Gateway's part when deployed), the monolith's from its app receiving the request until
-    it has handed over the answer. Returns the monolith app to serve and a function giving the last
-    `rounds` timings in ms of each side for (method, path)."""
-    inside: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    call_route = gateway_module.call_route
-
-    def timed_call_route(event, context=None):
-        began = time.perf_counter()
-        try:
-            return call_route(event, context)
-        finally:
-            key = ("ours", event["requestContext"]["http"]["method"], event["rawPath"])
-            inside[key].append((time.perf_counter() - began) * 1000)
-
-    gateway_module.call_route = timed_call_route
+    it has handed over the answer. Returns the monolith app to serve and a function giving the
+    last `rounds` timings in ms of each side for (method, path)."""
+    ours = _stack.time_gateway_handlers(
+        lambda event: (event["requestContext"]["http"]["method"], event["rawPath"])
+    )
+    theirs: dict[tuple[str, str], list[float]] = defaultdict(list)
 
     async def timed_app(scope, receive, send):
         began = time.perf_counter()
@@ -64,13 +56,14 @@ def timed_inside(gateway_module, monolith_app, rounds: int):
             # Until the answer's last byte is handed over: the app's clean-up (the session's
             # ROLLBACK, say) runs after it, while the client already reads the answer.
             if message["type"] == "http.response.body" and not message.get("more_body"):
-                key = ("monolith", scope["method"], scope["path"])
-                inside[key].append((time.perf_counter() - began) * 1000)
+                theirs[(scope["method"], scope["path"])].append(
+                    (time.perf_counter() - began) * 1000
+                )
 
         await monolith_app(scope, receive, timed_send)
 
     def timings(side: str, method: str, path: str) -> list[float]:
-        return inside[(side, method, path)][-rounds:]
+        return (ours if side == "ours" else theirs).get((method, path), [])[-rounds:]
 
     return timed_app, timings
 
@@ -90,7 +83,7 @@ def main() -> None:
     stops = []
     try:
         students = [_stack.register_student() for _ in range(STUDENTS)]
-        monolith, inside = timed_inside(gateway, create_monolith(stack.direct_url), options.rounds)
+        monolith, inside = timed_inside(create_monolith(stack.direct_url), options.rounds)
         ours, stop = _stack.serve_in_thread(
             gateway.create_gateway(instances=4), loop="uvloop", http="httptools"
         )
