@@ -249,8 +249,8 @@ def queries() -> list[Query]:
         ),
         Query(
             "the caller's profile (every request)",
-            "students.get_with_streak",
-            lambda conn, s: students.get_with_streak(conn, s.student_id),
+            "students.get_caller (with the streak)",
+            lambda conn, s: students.get_caller(conn, s.student_id, with_streak=True),
         ),
         Query(
             "login by e-mail",

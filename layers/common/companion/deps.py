@@ -16,7 +16,7 @@ from companion.domain.chapter_progress import ChapterProgress
 from companion.domain.streaks import StoredStreak, already_counted, counting_zone, local_date
 from companion.domain.student import StudentProfile
 from companion.errors import AccountGone, InvalidToken, Unauthorized
-from companion.repositories import attempts, progress, students
+from companion.repositories import attempts, progress, streaks, students
 from companion.repositories.attempts import LatestAttempt
 from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
@@ -33,9 +33,19 @@ class CurrentStudent:
     id: str
     profile: StudentProfile
     effective_tier: str
-    streak: StoredStreak | None = None  # as read with the caller
+    streak_read: bool = False  # whether `streak` was read with the caller
+    streak_as_read: StoredStreak | None = None  # None: no streak row (or not read)
     progress_read: dict[str, ChapterProgress] | None = None  # as read with the caller
     latest_attempts_read: dict[str, LatestAttempt] | None = None  # as read with the caller
+
+    @property
+    def streak(self) -> StoredStreak | None:
+        """The caller's streak (None without a streak row): as read with the caller
+        (StudentWithStreak and the callers built on it), else read now."""
+        if not self.streak_read:
+            self.streak_as_read = db.run(lambda conn: streaks.get(conn, self.id))
+            self.streak_read = True
+        return self.streak_as_read
 
     @property
     def timezone(self) -> str:
@@ -100,9 +110,15 @@ async def current_student(request: Request) -> CurrentStudent:
     return _caller(request)
 
 
+async def current_student_with_streak(request: Request) -> CurrentStudent:
+    """The caller as current_student, with their streak read in the same query: for the
+    routes that record activity or report the streak."""
+    return _caller(request, with_streak=True)
+
+
 async def current_student_with_progress(request: Request) -> CurrentStudent:
-    """The caller as current_student, with their chapter_progress rows read in the same
-    query: for the routes that record a visit or report progress."""
+    """The caller as current_student_with_streak, with their chapter_progress rows read in
+    the same query: for the routes that record a visit or report progress."""
     return _caller(request, with_progress=True)
 
 
@@ -114,6 +130,7 @@ async def current_student_with_progress_report(request: Request) -> CurrentStude
 
 CALLER_DEPENDENCIES = (
     current_student,
+    current_student_with_streak,
     current_student_with_progress,
     current_student_with_progress_report,
 )
@@ -123,10 +140,13 @@ def student_from_token(
     token: str,
     audiences: list[str],
     *,
+    with_streak: bool = False,
     with_progress: bool = False,
     with_latest_attempts: bool = False,
 ) -> CurrentStudent:
-    """The student a valid token for one of `audiences` names; 401 otherwise."""
+    """The student a valid token for one of `audiences` names; 401 otherwise. The streak,
+    progress rows and newest attempts asked for are read with them (progress and attempts
+    include the streak); what is not is read when first used."""
     subject = student_id_from_token(token, audiences)
     try:
         student_id = str(uuid.UUID(subject))
@@ -138,8 +158,12 @@ def student_from_token(
 
         latest_of = catalogue.course().chapter_ids
     read = db.run(
-        lambda conn: students.get_with_streak(
-            conn, student_id, with_progress=with_progress, latest_of=latest_of
+        lambda conn: students.get_caller(
+            conn,
+            student_id,
+            with_streak=with_streak,
+            with_progress=with_progress,
+            latest_of=latest_of,
         )
     )
     if read is None:
@@ -148,13 +172,15 @@ def student_from_token(
         id=student_id,
         profile=read.student,
         effective_tier=read.student.effective_tier(),
-        streak=read.streak,
+        streak_read=read.streak_read,
+        streak_as_read=read.streak,
         progress_read=read.progress,
         latest_attempts_read=read.latest_attempts,
     )
 
 
 Student = Annotated[CurrentStudent, Depends(current_student)]
+StudentWithStreak = Annotated[CurrentStudent, Depends(current_student_with_streak)]
 StudentWithProgress = Annotated[CurrentStudent, Depends(current_student_with_progress)]
 StudentWithProgressReport = Annotated[CurrentStudent, Depends(current_student_with_progress_report)]
 

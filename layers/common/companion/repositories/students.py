@@ -17,13 +17,13 @@ PROFILE_COLUMNS = ", ".join(PROFILE_FIELDS)
 
 
 @dataclass(frozen=True)
-class StudentWithStreak:
-    """What every authenticated request reads first: the student, their streak (None when
-    they have no streak row) and, when asked for, their chapter_progress rows and each
-    chapter's newest attempt."""
+class CallerRows:
+    """What every authenticated request reads first: the student and, when asked for, their
+    streak, their chapter_progress rows and each chapter's newest attempt."""
 
     student: StudentProfile
-    streak: StoredStreak | None
+    streak_read: bool
+    streak: StoredStreak | None  # None: no streak row, or not read
     progress: dict[str, ChapterProgress] | None  # by chapter id; None when not read
     latest_attempts: dict[str, LatestAttempt] | None = None  # by chapter id; None: not read
 
@@ -68,26 +68,36 @@ _LATEST_JOIN = f"""
 """
 
 
-def _caller_query(*, with_progress: bool, with_latest: bool) -> str:
-    """The read of the caller, their streak and, when asked, their chapter_progress rows
+_STREAK_JOIN = "LEFT JOIN streaks k ON k.student_id = s.id"
+_STREAK_COLUMNS = f"""
+           , {", ".join(f"k.{name}" for name in _STREAK_FIELDS)},
+           k.timezone AS streak_timezone, k.student_id AS streak_student"""
+
+
+def _caller_query(*, with_streak: bool, with_progress: bool, with_latest: bool) -> str:
+    """The read of the caller and, when asked, their streak, their chapter_progress rows
     and each chapter's newest attempt (its one parameter before the student id: the
     chapter ids)."""
     joins = (_PROGRESS_JOIN if with_progress else "") + (_LATEST_JOIN if with_latest else "")
+    streak_columns = _STREAK_COLUMNS if with_streak else ""
     return f"""
-    SELECT {", ".join(f"s.{name}" for name in PROFILE_FIELDS)},
-           {", ".join(f"k.{name}" for name in _STREAK_FIELDS)},
-           k.timezone AS streak_timezone, k.student_id AS streak_student
+    SELECT {", ".join(f"s.{name}" for name in PROFILE_FIELDS)}{streak_columns}
            {", progress.*" if with_progress else ""}{", latest.*" if with_latest else ""}
       FROM students s
-      LEFT JOIN streaks k ON k.student_id = s.id
+      {_STREAK_JOIN if with_streak else ""}
       {joins}
      WHERE s.id = %s
 """
 
 
-_CALLER_WITH_STREAK = _caller_query(with_progress=False, with_latest=False)
-_CALLER_WITH_STREAK_AND_PROGRESS = _caller_query(with_progress=True, with_latest=False)
-CALLER_WITH_PROGRESS_AND_LATEST_ATTEMPTS = _caller_query(with_progress=True, with_latest=True)
+_CALLER = _caller_query(with_streak=False, with_progress=False, with_latest=False)
+_CALLER_WITH_STREAK = _caller_query(with_streak=True, with_progress=False, with_latest=False)
+_CALLER_WITH_STREAK_AND_PROGRESS = _caller_query(
+    with_streak=True, with_progress=True, with_latest=False
+)
+CALLER_WITH_PROGRESS_AND_LATEST_ATTEMPTS = _caller_query(
+    with_streak=True, with_progress=True, with_latest=True
+)
 
 
 def _zipped(row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> list[tuple]:
@@ -95,24 +105,35 @@ def _zipped(row: dict[str, Any], prefix: str, names: tuple[str, ...]) -> list[tu
     return list(zip(*columns, strict=True))
 
 
-def get_with_streak(
-    conn, student_id: str, *, with_progress: bool = False, latest_of: list[str] | None = None
-) -> StudentWithStreak | None:
-    """The student, their streak and, `with_progress`, their chapter_progress rows and, with
-    `latest_of` (chapter ids, with_progress only), each of those chapters' newest attempt,
-    in one round trip."""
+def get_caller(
+    conn,
+    student_id: str,
+    *,
+    with_streak: bool = False,
+    with_progress: bool = False,
+    latest_of: list[str] | None = None,
+) -> CallerRows | None:
+    """The student and, `with_streak`, their streak, and, `with_progress` (streak included),
+    their chapter_progress rows and, with `latest_of` (chapter ids, with_progress only),
+    each of those chapters' newest attempt, in one round trip."""
     if latest_of is not None:
         row = conn.execute(
             CALLER_WITH_PROGRESS_AND_LATEST_ATTEMPTS, (latest_of, student_id)
         ).fetchone()
+    elif with_progress:
+        row = conn.execute(_CALLER_WITH_STREAK_AND_PROGRESS, (student_id,)).fetchone()
     else:
-        query = _CALLER_WITH_STREAK_AND_PROGRESS if with_progress else _CALLER_WITH_STREAK
+        query = _CALLER_WITH_STREAK if with_streak else _CALLER
         row = conn.execute(query, (student_id,)).fetchone()
     if row is None:
         return None
-    streak = {name: row.pop(name) for name in _STREAK_FIELDS}
-    streak["timezone"] = row.pop("streak_timezone")
-    has_streak = row.pop("streak_student") is not None
+    stored = None
+    streak_read = "streak_student" in row
+    if streak_read:
+        streak = {name: row.pop(name) for name in _STREAK_FIELDS}
+        streak["timezone"] = row.pop("streak_timezone")
+        if row.pop("streak_student") is not None:
+            stored = streaks.stored_streak(streak)
     by_chapter = latest = None
     if with_progress or latest_of is not None:
         rows = (ChapterProgress(*values) for values in _zipped(row, "progress", _PROGRESS_FIELDS))
@@ -122,9 +143,10 @@ def get_with_streak(
             attempts.LatestAttempt(*values) for values in _zipped(row, "latest", _LATEST_FIELDS)
         )
         latest = {attempt.chapter_id: attempt for attempt in attempts_read}
-    return StudentWithStreak(
+    return CallerRows(
         student=StudentProfile(**row),
-        streak=streaks.stored_streak(streak) if has_streak else None,
+        streak_read=streak_read,
+        streak=stored,
         progress=by_chapter,
         latest_attempts=latest,
     )
