@@ -58,7 +58,9 @@ class Recorded:
     progress: ChapterProgress | None
 
 
-_ATTEMPT_FIELDS = tuple(field.name for field in fields(Attempt))
+# What the database decides about a new attempt; the rest is what was sent (and JSONB is not
+# parsed back).
+_DECIDED_FIELDS = tuple(field.name for field in fields(AttemptSummary))
 _RECORD = f"""
     WITH locked AS (
         SELECT id FROM students WHERE id = %(student)s FOR NO KEY UPDATE
@@ -71,7 +73,7 @@ _RECORD = f"""
           FROM locked
         ON CONFLICT (student_id, idempotency_key) WHERE idempotency_key IS NOT NULL
         DO NOTHING
-        RETURNING {DETAIL_COLUMNS}
+        RETURNING {", ".join(_DECIDED_FIELDS)}
     ), active AS (
         UPDATE students SET last_active_at = now()
          WHERE id = %(student)s AND EXISTS (SELECT 1 FROM attempt)
@@ -80,7 +82,7 @@ _RECORD = f"""
         {progress.QUIZ_SCORE_UPSERT}
     )
     SELECT EXISTS (SELECT 1 FROM locked) AS student_found,
-           {", ".join(f"attempt.{name} AS attempt_{name}" for name in _ATTEMPT_FIELDS)},
+           {", ".join(f"attempt.{name} AS attempt_{name}" for name in _DECIDED_FIELDS)},
            {", ".join(f"scored.{name} AS scored_{name}" for name in progress.COLUMN_NAMES)}
       FROM (SELECT) AS one
       LEFT JOIN attempt ON true
@@ -127,11 +129,21 @@ def record(
             "passing": passing_score,
         },
     ).fetchone()
-    attempt = {name: row[f"attempt_{name}"] for name in _ATTEMPT_FIELDS}
+    decided = {name: row[f"attempt_{name}"] for name in _DECIDED_FIELDS}
     scored = {name: row[f"scored_{name}"] for name in progress.COLUMN_NAMES}
+    attempt = None
+    if decided["id"] is not None:
+        attempt = Attempt(
+            **decided,
+            quiz_id=quiz_id,
+            chapter_id=chapter_id,
+            answers=answers,
+            grading_details=grading_details,
+            request_fingerprint=fingerprint,
+        )
     return Recorded(
         student_found=row["student_found"],
-        attempt=Attempt(**attempt) if attempt["id"] is not None else None,
+        attempt=attempt,
         progress=ChapterProgress(**scored) if scored["chapter_id"] is not None else None,
     )
 
