@@ -261,3 +261,22 @@ def test_the_indexed_matching_is_the_rule_applied_word_by_word(written, expected
     index = _WordIndex(written)
     for expected in expected_words:
         assert index.matching(expected) == {w for w in written if matches_one_by_one(expected, w)}
+
+
+@settings(deadline=None, max_examples=300)
+@given(st.lists(word, max_size=40), st.lists(word, min_size=1, max_size=4))
+def test_a_phrase_is_found_where_its_words_stand_together_each_matching(written, phrase):
+    from companion.domain.grading import _WordIndex
+
+    # Half the time the phrase is written out somewhere in the answer.
+    if len(phrase) % 2 and written:
+        place = len(written) // 2
+        written = written[:place] + phrase + written[place:]
+    somewhere = any(
+        all(
+            matches_one_by_one(expected, written[start + offset])
+            for offset, expected in enumerate(phrase)
+        )
+        for start in range(len(written) - len(phrase) + 1)
+    )
+    assert _WordIndex(written).contains(phrase) == somewhere
