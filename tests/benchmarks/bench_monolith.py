@@ -70,13 +70,17 @@ def timed_inside(monolith_app, rounds: int):
     return timed_app, timings
 
 
-def round_trip_costs(stack: _stack.Stack, samples: int = 300) -> dict[str, float]:
-    """p50 ms of a SELECT 1, straight to Postgres and through PgBouncer, back to back and
-    after the CPU idled 2 ms (as between the benchmark's requests)."""
+def round_trip_costs(stack: _stack.Stack, samples: int = 300) -> str:
+    """p50 of a SELECT 1, straight to Postgres and through PgBouncer, back to back and after
+    the CPU idled 2 ms (as between the benchmark's requests), said in words."""
     import psycopg
 
-    costs = {}
-    for way, url in (("direct", stack.direct_url), ("PgBouncer", stack.pooled_url)):
+    said = []
+    for way, url in (
+        ("straight to Postgres", stack.direct_url),
+        ("through PgBouncer", stack.pooled_url),
+    ):
+        p50s = []
         with psycopg.connect(url, autocommit=True, prepare_threshold=None) as conn:
             for idle in (0.0, 0.002):
                 times = []
@@ -86,8 +90,9 @@ def round_trip_costs(stack: _stack.Stack, samples: int = 300) -> dict[str, float
                     began = time.perf_counter()
                     conn.execute("SELECT 1").fetchone()
                     times.append((time.perf_counter() - began) * 1000)
-                costs[f"{way}, {'after idling' if idle else 'hot'}"] = _stack.percentile(times, 0.5)
-    return costs
+                p50s.append(_stack.percentile(times, 0.5))
+        said.append(f"{way} {p50s[0]:.2f} ms back to back, {p50s[1]:.2f} ms after 2 ms idle")
+    return "; ".join(said)
 
 
 def _verdict(labels: list[str], missed: list[str], where: str) -> str:
@@ -270,12 +275,10 @@ def main() -> None:
                 "two UPDATEs flushed, COMMIT); progress 1 against 6; a submission 2 (the caller, "
                 "then one statement storing the attempt with the best score; a transaction "
                 "around it on the day's first activity, for the streak) against 8. A round "
-                "trip (SELECT 1, p50) costs "
-                + ", ".join(f"{ms:.2f} ms {way}" for way, ms in round_trips.items())
-                + ": the monolith reaches Postgres directly, ours through the transaction "
-                "pooler, as deployed (DESIGN.md). On a CPU that idles between requests, as "
-                "here, every piece of a request costs several times its hot figure, which is "
-                "why both sides are slower than their in-process figures (bench_latency).",
+                f"trip (SELECT 1, p50): {round_trips}. The monolith reaches Postgres "
+                "directly, ours through the transaction pooler, as deployed (DESIGN.md). A CPU "
+                "that idles between requests, as here, does every piece of a request more "
+                "slowly than back to back, so both sides are slower here than in bench_latency.",
             ]
         )
         if not options.no_record:
