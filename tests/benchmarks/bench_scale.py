@@ -248,8 +248,8 @@ def queries() -> list[Query]:
             ),
         ),
         Query(
-            "the caller's profile (every request)",
-            "students.get_caller (with the streak)",
+            "the caller with their streak (a route that records activity)",
+            "students.get_caller",
             lambda conn, s: students.get_caller(conn, s.student_id, with_streak=True),
         ),
         Query(
