@@ -7,9 +7,9 @@ handler; the functions reach Postgres through PgBouncer, as deployed) and the mo
 own SQLAlchemy pool straight to Postgres, as such an app usually runs). A client in a
 process of its own (_http_driver.py) sends each route to each server in turn, one request
 at a time, students taking turns, every submission with a fresh idempotency key. Goal
-(issue 13): every warm route at least 2x faster than the monolith (p50), judged inside each
-server, where ours is what Lambda runs and bills (deployed, API Gateway and not the local
-gateway carries the HTTP); the figures over HTTP are shown beside it.
+(issue 13): every warm route at least 2x faster than the monolith (p50), judged both over
+HTTP and inside each server, where ours is what Lambda runs and bills (deployed, API Gateway
+and not the local gateway carries the HTTP).
 
     .venv/bin/python tests/benchmarks/bench_monolith.py [--rounds 1000] [--no-record]
 """
