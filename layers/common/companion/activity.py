@@ -48,15 +48,19 @@ def record_activity(student, write: Callable[[Any], T | None]) -> T:
     with the streak's advance. The write returns None when the student was deleted
     meanwhile (companion.repositories.progress): 401, as for any request of theirs now."""
 
+    # Decided once: asked twice across midnight, the answers could differ, and the streak
+    # would then advance outside the transaction.
+    counted_already = student.activity_already_counted()
+
     def write_and_advance(conn):
         result = write(conn)
         if result is None:
             raise AccountGone()
-        if not student.activity_already_counted():
+        if not counted_already:
             streaks.advance(conn, student.id)
         return result
 
-    return db.run(write_and_advance, transaction=not student.activity_already_counted())
+    return db.run(write_and_advance, transaction=not counted_already)
 
 
 def record_visit(student, chapter_id: str, section_id: str | None = None) -> None:
