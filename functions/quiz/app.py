@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import Header, Response
 
-from companion.deps import Student, StudentWithStreak
+from companion.deps import Student, StudentAsLastSeen
 from companion.schemas.requests import IDEMPOTENCY_KEY_PATTERN, Submission
 from companion.services import quizzes
 from companion.web import create_app, lambda_handler, operation
@@ -70,7 +70,7 @@ async def get_quiz(quiz_id: str, student: Student):
 async def submit_quiz(
     quiz_id: str,
     submission: Submission,
-    student: StudentWithStreak,
+    student: StudentAsLastSeen,
     response: Response,
     idempotency_key: Annotated[
         str | None,

@@ -31,6 +31,11 @@ from companion.repositories.attempts import Attempt
 T = TypeVar("T")
 
 
+class StaleCaller(Exception):
+    """The caller as last seen (not read for this request) is not as they are now: nothing
+    was written, read them again."""
+
+
 def request_fingerprint(quiz_id: str, answers_as_read: dict[str, Any]) -> str:
     """What makes a retry "the same submission": the quiz and the answers as the grader read
     them ("b" and "B" for one option are the same answer), never their raw spelling."""
@@ -109,6 +114,7 @@ def submit_quiz_attempt(
     The attempt row first (so a concurrent retry with the same key waits there and then
     replays), with the chapter's best score and completion and last_active_at in the same
     statement; then, in the same transaction, the streak (unless today already counts).
+    A caller as last seen is checked unchanged by that statement: StaleCaller if not.
     """
     student_id = student.id
     try:
@@ -130,9 +136,12 @@ def submit_quiz_attempt(
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
             passing_score=quiz.passing_score,
+            as_seen=(student.profile, student.streak) if student.as_last_seen else None,
         )
         if not recorded.student_found:  # deleted meanwhile: a 401, not a foreign-key error
             raise AccountGone()
+        if not recorded.unchanged:
+            raise StaleCaller()
         if recorded.attempt is None:
             original = attempts.by_idempotency_key(conn, student_id, idempotency_key)
             if original.request_fingerprint != fingerprint:
@@ -150,6 +159,8 @@ def submit_quiz_attempt(
     # the day's first activity also advances the streak, in the same transaction.
     counted_already = student.activity_already_counted()
     row, chapter_progress, streak, replayed = db.run(store, transaction=not counted_already)
+    if not counted_already:
+        student.streak_written(streak)
     return attempt_result(student, row, quiz, chapter, chapter_progress, streak), replayed
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -18,6 +18,7 @@ from companion.domain.student import StudentProfile
 from companion.errors import AccountGone, InvalidToken, Unauthorized
 from companion.repositories import attempts, progress, streaks, students
 from companion.repositories.attempts import LatestAttempt
+from companion.repositories.students import CallerRows
 from companion.resources import base_url, rest_resource
 from companion.security import student_id_from_token
 from companion.settings import get_settings
@@ -37,6 +38,10 @@ class CurrentStudent:
     streak_as_read: StoredStreak | None = None  # None: no streak row (or not read)
     progress_read: dict[str, ChapterProgress] | None = None  # as read with the caller
     latest_attempts_read: dict[str, LatestAttempt] | None = None  # as read with the caller
+    # Not read for this request: the profile and streak as this Lambda instance last read them
+    # (StudentAsLastSeen). A decision taken from them holds only where the write acting on it
+    # finds them unchanged.
+    as_last_seen: bool = False
 
     @property
     def streak(self) -> StoredStreak | None:
@@ -76,6 +81,17 @@ class CurrentStudent:
             )
         return self.latest_attempts_read
 
+    def streak_written(self, streak: StoredStreak | None) -> None:
+        """After a write: the caller's streak is now `streak`, here and as last seen."""
+        self.streak_as_read, self.streak_read = streak, True
+        seen = _last_seen.get(db.lambda_instance.get(), {})
+        if self.id in seen:
+            seen[self.id] = replace(seen[self.id], streak=streak)
+
+    def read_again(self) -> CurrentStudent:
+        """The caller read now, with their streak (401 if their account is gone)."""
+        return _read_caller(self.id, with_streak=True)
+
     def activity_already_counted(self) -> bool:
         """Whether activity now is already counted in the streak (as read with the caller):
         then recording it only stamps last_active_at, in one statement."""
@@ -97,10 +113,15 @@ def bearer_token(
     return token
 
 
-def _caller(request: Request, **reads: bool) -> CurrentStudent:
+def _rest_caller_id(request: Request) -> str:
+    """The student id of a valid token for the REST API (one from /auth/login, or one issued
+    through OAuth for this resource); 401 otherwise."""
     token = bearer_token(request.headers.get("authorization"))
-    audiences = [get_settings().jwt_audience, rest_resource(base_url(request))]
-    return student_from_token(token, audiences, **reads)
+    return _student_id(token, [get_settings().jwt_audience, rest_resource(base_url(request))])
+
+
+def _caller(request: Request, **reads: bool) -> CurrentStudent:
+    return _read_caller(_rest_caller_id(request), **reads)
 
 
 async def current_student(request: Request) -> CurrentStudent:
@@ -128,14 +149,6 @@ async def current_student_with_progress_report(request: Request) -> CurrentStude
     return _caller(request, with_progress=True, with_latest_attempts=True)
 
 
-CALLER_DEPENDENCIES = (
-    current_student,
-    current_student_with_streak,
-    current_student_with_progress,
-    current_student_with_progress_report,
-)
-
-
 def student_from_token(
     token: str,
     audiences: list[str],
@@ -147,11 +160,28 @@ def student_from_token(
     """The student a valid token for one of `audiences` names; 401 otherwise. The streak,
     progress rows and newest attempts asked for are read with them (progress and attempts
     include the streak); what is not is read when first used."""
-    subject = student_id_from_token(token, audiences)
+    return _read_caller(
+        _student_id(token, audiences),
+        with_streak=with_streak,
+        with_progress=with_progress,
+        with_latest_attempts=with_latest_attempts,
+    )
+
+
+def _student_id(token: str, audiences: list[str]) -> str:
     try:
-        student_id = str(uuid.UUID(subject))
+        return str(uuid.UUID(student_id_from_token(token, audiences)))
     except ValueError as exc:
         raise InvalidToken() from exc
+
+
+def _read_caller(
+    student_id: str,
+    *,
+    with_streak: bool = False,
+    with_progress: bool = False,
+    with_latest_attempts: bool = False,
+) -> CurrentStudent:
     latest_of = None
     if with_latest_attempts:
         from companion import catalogue  # the course: only the progress report's caller
@@ -168,6 +198,8 @@ def student_from_token(
     )
     if read is None:
         raise AccountGone()
+    if read.streak_read:
+        _remember(student_id, read)
     return CurrentStudent(
         id=student_id,
         profile=read.student,
@@ -179,10 +211,54 @@ def student_from_token(
     )
 
 
+# What this Lambda instance last read of each caller with their streak, by student id (at
+# most LAST_SEEN_MOST of them, the least recently read dropped first): where a submission
+# takes its caller from (StudentAsLastSeen) rather than reading them first.
+LAST_SEEN_MOST = 1024
+_last_seen: dict[int, dict[str, CallerRows]] = {}
+
+
+def _remember(student_id: str, rows: CallerRows) -> None:
+    seen = _last_seen.setdefault(db.lambda_instance.get(), {})
+    seen.pop(student_id, None)
+    seen[student_id] = rows
+    if len(seen) > LAST_SEEN_MOST:
+        del seen[next(iter(seen))]
+
+
+async def current_student_as_last_seen(request: Request) -> CurrentStudent:
+    """The caller as current_student_with_streak, but when this Lambda instance has read them
+    before, as it last did, without a query (`as_last_seen`): for a submission, whose one
+    writing statement checks the rows it relied on are unchanged (activity), so it takes one
+    round trip instead of two."""
+    student_id = _rest_caller_id(request)
+    rows = _last_seen.get(db.lambda_instance.get(), {}).get(student_id)
+    if rows is None or rows.streak is None:
+        return _read_caller(student_id, with_streak=True)
+    return CurrentStudent(
+        id=student_id,
+        profile=rows.student,
+        effective_tier=rows.student.effective_tier(),  # now: an expired plan is free at once
+        streak_read=True,
+        streak_as_read=rows.streak,
+        as_last_seen=True,
+    )
+
+
+CALLER_DEPENDENCIES = (
+    current_student,
+    current_student_with_streak,
+    current_student_with_progress,
+    current_student_with_progress_report,
+    current_student_as_last_seen,
+)
+
+
 Student = Annotated[CurrentStudent, Depends(current_student)]
 StudentWithStreak = Annotated[CurrentStudent, Depends(current_student_with_streak)]
 StudentWithProgress = Annotated[CurrentStudent, Depends(current_student_with_progress)]
 StudentWithProgressReport = Annotated[CurrentStudent, Depends(current_student_with_progress_report)]
+StudentAsLastSeen = Annotated[CurrentStudent, Depends(current_student_as_last_seen)]
 
 
 def client_address(request: Request) -> str | None:

@@ -10,7 +10,9 @@ from typing import Any
 from uuid import UUID
 
 from companion.domain.chapter_progress import ChapterProgress
-from companion.repositories import progress
+from companion.domain.streaks import StoredStreak
+from companion.domain.student import StudentProfile
+from companion.repositories import progress, streaks
 
 
 @dataclass(frozen=True)
@@ -49,11 +51,13 @@ def _attempt(row: dict[str, Any] | None) -> Attempt | None:
 
 @dataclass(frozen=True)
 class Recorded:
-    """What `record` did: whether the student still exists, the new attempt (None when the
-    idempotency key was used already, or the student is gone) and the chapter's progress
-    row as the attempt left it."""
+    """What `record` did: whether the student still exists, whether their rows were as seen
+    (always, unless `as_seen` was given), the new attempt (None when the idempotency key was
+    used already, the student is gone or their rows changed) and the chapter's progress row
+    as the attempt left it."""
 
     student_found: bool
+    unchanged: bool
     attempt: Attempt | None
     progress: ChapterProgress | None
 
@@ -61,9 +65,30 @@ class Recorded:
 # What the database decides about a new attempt; the rest is what was sent (and JSONB is not
 # parsed back).
 _DECIDED_FIELDS = tuple(field.name for field in fields(AttemptSummary))
-_RECORD = f"""
+# What a submission decides from its caller: the plan (the gate), the timezone and the streak
+# (whether today already counts, and the streak it answers with).
+_SEEN_STUDENT_FIELDS = ("timezone", "subscription_tier", "subscription_expires_at")
+_SEEN_COLUMNS = (
+    *(f"s.{name}" for name in _SEEN_STUDENT_FIELDS),
+    *streaks.columns_as_read("k"),
+)
+_SEEN_PARAMETERS = ", ".join(f"%(seen_{number})s" for number in range(len(_SEEN_COLUMNS)))
+# The students row is locked, and every write to the streak (and every timezone change)
+# takes that lock first: the streak compared is the one such a write left.
+_LOCK_IF_UNCHANGED = f"""
+        SELECT s.id, ({", ".join(_SEEN_COLUMNS)}) IS NOT DISTINCT FROM ({_SEEN_PARAMETERS})
+               AS unchanged
+          FROM students s LEFT JOIN streaks k ON k.student_id = s.id
+         WHERE s.id = %(student)s
+           FOR NO KEY UPDATE OF s
+"""
+_LOCK = "SELECT id, true AS unchanged FROM students WHERE id = %(student)s FOR NO KEY UPDATE"
+
+
+def _record_statement(lock: str) -> str:
+    return f"""
     WITH locked AS (
-        SELECT id FROM students WHERE id = %(student)s FOR NO KEY UPDATE
+        {lock}
     ), attempt AS (
         INSERT INTO quiz_attempts
                (student_id, quiz_id, chapter_id, answers_json, score, passed,
@@ -71,6 +96,7 @@ _RECORD = f"""
         SELECT id, %(quiz)s, %(chapter)s, %(answers)s, %(score)s, %(passed)s, %(details)s,
                %(key)s, %(fingerprint)s
           FROM locked
+         WHERE unchanged
         ON CONFLICT (student_id, idempotency_key) WHERE idempotency_key IS NOT NULL
         DO NOTHING
         RETURNING {", ".join(_DECIDED_FIELDS)}
@@ -82,12 +108,25 @@ _RECORD = f"""
         {progress.QUIZ_SCORE_UPSERT}
     )
     SELECT EXISTS (SELECT 1 FROM locked) AS student_found,
+           coalesce((SELECT unchanged FROM locked), false) AS unchanged,
            {", ".join(f"attempt.{name} AS attempt_{name}" for name in _DECIDED_FIELDS)},
            {", ".join(f"scored.{name} AS scored_{name}" for name in progress.COLUMN_NAMES)}
       FROM (SELECT) AS one
       LEFT JOIN attempt ON true
       LEFT JOIN scored ON true
 """
+
+
+_RECORD = _record_statement(_LOCK)
+_RECORD_IF_UNCHANGED = _record_statement(_LOCK_IF_UNCHANGED)
+
+
+def _seen_parameters(student: StudentProfile, streak: StoredStreak) -> dict[str, Any]:
+    values = (
+        *(getattr(student, name) for name in _SEEN_STUDENT_FIELDS),
+        *streaks.column_values(streak),
+    )
+    return {f"seen_{number}": value for number, value in enumerate(values)}
 
 
 def record(
@@ -103,6 +142,7 @@ def record(
     idempotency_key: str | None,
     fingerprint: str,
     passing_score: float,
+    as_seen: tuple[StudentProfile, StoredStreak] | None = None,
 ) -> Recorded:
     """Store an attempt with what it changes, in one statement (atomic even in autocommit):
     the student's row locked first (the lock order of every write, see
@@ -111,12 +151,17 @@ def record(
 
     A concurrent insert with the same key waits on the unique index until the first
     transaction ends, so exactly one row is ever stored for a key.
+
+    `as_seen`: the student and streak the caller's decisions were taken from (read for an
+    earlier request); nothing is written either when what a submission decides from them
+    (the plan, the timezone, the whole streak) is no longer so.
     """
     from psycopg.types.json import Jsonb  # psycopg loads with the first query, not at import
 
     row = conn.execute(
-        _RECORD,
+        _RECORD if as_seen is None else _RECORD_IF_UNCHANGED,
         {
+            **(_seen_parameters(*as_seen) if as_seen is not None else {}),
             "student": student_id,
             "quiz": quiz_id,
             "chapter": chapter_id,
@@ -143,6 +188,7 @@ def record(
         )
     return Recorded(
         student_found=row["student_found"],
+        unchanged=row["unchanged"],
         attempt=attempt,
         progress=ChapterProgress(**scored) if scored["chapter_id"] is not None else None,
     )

@@ -57,6 +57,30 @@ def stored_streak(row: dict[str, Any]) -> StoredStreak:
     )
 
 
+def columns_as_read(alias: str) -> tuple[str, ...]:
+    """The COLUMNS of the streaks row `alias` as stored_streak reads them (a NULL count is
+    0), in the order of column_values."""
+    counts = ("current_streak", "longest_streak")
+    return tuple(
+        f"coalesce({alias}.{name}, 0)" if name in counts else f"{alias}.{name}"
+        for name in COLUMN_NAMES
+    )
+
+
+def column_values(streak: StoredStreak) -> tuple:
+    """A stored streak as the values of COLUMNS, as stored_streak read them."""
+    state = streak.state
+    return (
+        state.current_streak,
+        state.longest_streak,
+        state.last_activity_date,
+        streak.timezone,
+        state.freezes_held,
+        list(state.freezes_used),
+        state.active_run,
+    )
+
+
 def _apply(
     conn, student_id: str, rule: Callable[[StreakState, date], StreakState], now: datetime
 ) -> StoredStreak:
