@@ -365,6 +365,9 @@ def create_app(title: str, description: str, *, json_bodies: bool = True) -> Fas
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        # Tracing is Powertools' (X-Ray, EnableTracing); FastAPI's own OpenTelemetry, with no
+        # provider configured, would only look for one on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.router.route_class = JsonRoute
     app.add_exception_handler(RequestValidationError, _validation_error)
