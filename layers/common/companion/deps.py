@@ -89,8 +89,9 @@ class CurrentStudent:
             seen[self.id] = replace(seen[self.id], streak=streak)
 
     def read_again(self) -> CurrentStudent:
-        """The caller read now, with their streak (401 if their account is gone)."""
-        return _read_caller(self.id, with_streak=True)
+        """The caller read now, with their streak, and remembered so (401 if their account
+        is gone)."""
+        return _read_caller(self.id, with_streak=True, remember=True)
 
     def activity_already_counted(self) -> bool:
         """Whether activity now is already counted in the streak (as read with the caller):
@@ -181,6 +182,7 @@ def _read_caller(
     with_streak: bool = False,
     with_progress: bool = False,
     with_latest_attempts: bool = False,
+    remember: bool = False,
 ) -> CurrentStudent:
     latest_of = None
     if with_latest_attempts:
@@ -198,7 +200,7 @@ def _read_caller(
     )
     if read is None:
         raise AccountGone()
-    if read.streak_read:
+    if remember:
         _remember(student_id, read)
     return CurrentStudent(
         id=student_id,
@@ -211,9 +213,9 @@ def _read_caller(
     )
 
 
-# What this Lambda instance last read of each caller with their streak, by student id (at
-# most LAST_SEEN_MOST of them, the least recently read dropped first): where a submission
-# takes its caller from (StudentAsLastSeen) rather than reading them first.
+# What this Lambda instance's submissions last read of each caller, by student id (at most
+# LAST_SEEN_MOST of them, the least recently read dropped first): where a submission takes
+# its caller from (StudentAsLastSeen) rather than reading them first.
 LAST_SEEN_MOST = 1024
 _last_seen: dict[int, dict[str, CallerRows]] = {}
 
@@ -234,7 +236,7 @@ async def current_student_as_last_seen(request: Request) -> CurrentStudent:
     student_id = _rest_caller_id(request)
     rows = _last_seen.get(db.lambda_instance.get(), {}).get(student_id)
     if rows is None or rows.streak is None:
-        return _read_caller(student_id, with_streak=True)
+        return _read_caller(student_id, with_streak=True, remember=True)
     return CurrentStudent(
         id=student_id,
         profile=rows.student,
