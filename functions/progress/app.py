@@ -1,6 +1,6 @@
 """ProgressFunction: progress through the course, reading time, the streak."""
 
-from companion.deps import StudentWithProgressReport, StudentWithStreak
+from companion.deps import StudentAsLastSeen, StudentWithProgressReport, StudentWithStreak
 from companion.schemas.requests import ReadingTime
 from companion.services import progress
 from companion.web import create_app, lambda_handler, operation
@@ -48,7 +48,7 @@ async def get_progress(student: StudentWithProgressReport):
     errors=(400, 401, 403, 404, 413, 422),
     consequential=False,
 )
-async def log_reading_time(chapter_id: str, body: ReadingTime, student: StudentWithStreak):
+async def log_reading_time(chapter_id: str, body: ReadingTime, student: StudentAsLastSeen):
     return progress.log_reading_time(student, chapter_id, body.minutes)
 
 

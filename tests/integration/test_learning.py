@@ -221,72 +221,88 @@ def test_yesterdays_activity_is_at_risk_and_today_extends_it(new_student, sql):
     assert after["milestone_message"] == "Great start! 3 days in a row!"
 
 
-# A submission takes its caller as its Lambda instance last read them (deps.StudentAsLastSeen),
-# and its writing statement checks that nothing it decided from is different now: each test
-# submits once (the instance reads the caller), changes the caller elsewhere, submits again.
+# A submission and reading time take their caller as their Lambda instance last read them
+# (deps.StudentAsLastSeen), and their write checks that nothing they decided from is different
+# now: each test records activity once (the instance reads the caller), changes the caller
+# elsewhere, records activity again.
+CHAPTERS = {1: "01-intro-genai", 2: "02-how-llms-work", 4: "04-rag"}
 
 
-def test_a_submission_counts_a_new_day_reached_by_a_timezone_move_east(new_student):
+def submit(student, chapter: int):
+    quiz = f"0{chapter}-quiz"
+    return student.post(f"/v1/quizzes/{quiz}/submit", {"answers": perfect_answers(quiz)})
+
+
+def read_for_a_while(student, chapter: int):
+    return student.post(f"/v1/progress/{CHAPTERS[chapter]}/time", {"minutes": 5})
+
+
+ACTIVITIES = pytest.mark.parametrize("activity", [submit, read_for_a_while])
+
+
+@ACTIVITIES
+def test_activity_counts_a_new_day_reached_by_a_timezone_move_east(new_student, activity):
     # Tonga is always exactly a day ahead of American Samoa (neither has summer time).
     student = new_student(timezone="Pacific/Pago_Pago")
-    assert (
-        student.post("/v1/quizzes/01-quiz/submit", {"answers": perfect_answers("01-quiz")})[
-            "streak"
-        ]["current_streak"]
-        == 1
-    )
+    assert activity(student, 1).status == 200
+    assert student.get("/v1/streak")["current_streak"] == 1
 
     assert student.patch("/v1/me", {"timezone": "Pacific/Tongatapu"}).status == 200
-    result = student.post("/v1/quizzes/02-quiz/submit", {"answers": perfect_answers("02-quiz")})
+    result = activity(student, 2)
 
     assert result.status == 200, result.body
-    assert result["streak"]["current_streak"] == 2
     assert student.get("/v1/streak")["current_streak"] == 2
 
 
-def test_a_submission_counts_today_when_the_streak_changed_since_the_last_one(new_student, sql):
+@ACTIVITIES
+def test_activity_counts_today_when_the_streak_changed_since_the_last(new_student, sql, activity):
     student = new_student()
-    student.post("/v1/quizzes/01-quiz/submit", {"answers": perfect_answers("01-quiz")})
+    assert activity(student, 1).status == 200
     sql(
         "UPDATE streaks SET current_streak = 4, longest_streak = 4, active_run = 4,"
         " last_activity_date = (now() AT TIME ZONE 'UTC')::date - 1 WHERE student_id = %s",
         (student.user_id,),
     )
 
-    result = student.post("/v1/quizzes/01-quiz/submit", {"answers": wrong_answers("01-quiz")})
+    result = activity(student, 1)
 
-    assert result["streak"]["current_streak"] == 5 and result["streak"]["longest_streak"] == 5
+    assert result.status == 200, result.body
+    if activity is submit:
+        assert result["streak"]["current_streak"] == 5 and result["streak"]["longest_streak"] == 5
     assert student.get("/v1/streak")["current_streak"] == 5
 
 
-def test_a_submission_sees_a_plan_taken_away_or_granted_since_the_last_one(new_student, sql):
+@ACTIVITIES
+def test_activity_sees_a_plan_taken_away_or_granted_since_the_last(new_student, sql, activity):
     from companion_dev.admin import set_tier
 
     student = new_student(tier="premium")
-    answers = perfect_answers("04-quiz")
-    assert student.post("/v1/quizzes/04-quiz/submit", {"answers": answers}).status == 200
+    assert activity(student, 4).status == 200
+    written = "SELECT count(*) AS attempts, (SELECT time_spent_minutes FROM chapter_progress p"
+    written += " WHERE p.student_id = %s AND chapter_id = '04-rag') AS minutes"
+    written += " FROM quiz_attempts WHERE student_id = %s"
+    before = sql(written, (student.user_id, student.user_id))
 
     set_tier(student.email, "free", None)
-    refused = student.post("/v1/quizzes/04-quiz/submit", {"answers": answers})
+    refused = activity(student, 4)
     assert refused.status == 403 and refused["code"] == "premium_required"
-    stored = sql(
-        "SELECT count(*) AS n FROM quiz_attempts WHERE student_id = %s", (student.user_id,)
-    )
-    assert stored[0]["n"] == 1
+    assert sql(written, (student.user_id, student.user_id)) == before
 
     set_tier(student.email, "premium", None)
-    assert student.post("/v1/quizzes/04-quiz/submit", {"answers": answers}).status == 200
+    assert activity(student, 4).status == 200
 
 
-def test_a_submission_after_the_account_was_deleted_is_401_and_stores_nothing(new_student, sql):
+@ACTIVITIES
+def test_activity_after_the_account_was_deleted_is_401_and_stores_nothing(
+    new_student, sql, activity
+):
     student = new_student()
-    student.post("/v1/quizzes/01-quiz/submit", {"answers": perfect_answers("01-quiz")})
+    assert activity(student, 1).status == 200
     assert student.delete("/v1/me").status == 204
 
-    result = student.post("/v1/quizzes/01-quiz/submit", {"answers": perfect_answers("01-quiz")})
-
-    assert result.status == 401
+    assert activity(student, 1).status == 401
     assert sql("SELECT 1 FROM quiz_attempts WHERE student_id = %s", (student.user_id,)) == []
+    assert sql("SELECT 1 FROM chapter_progress WHERE student_id = %s", (student.user_id,)) == []
 
 
 def at_once(requests):

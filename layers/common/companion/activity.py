@@ -23,7 +23,7 @@ from companion.domain.streaks import (
     streak_view,
 )
 from companion.domain.visits import visit_is_news
-from companion.errors import AccountGone, IdempotencyKeyReused, InvalidInput
+from companion.errors import AccountGone, IdempotencyKeyReused, InvalidInput, PremiumRequired
 from companion.formats import iso, number
 from companion.repositories import attempts, progress, streaks, students
 from companion.repositories.attempts import Attempt
@@ -34,6 +34,18 @@ T = TypeVar("T")
 class StaleCaller(Exception):
     """The caller as last seen (not read for this request) is not as they are now: nothing
     was written, read them again."""
+
+
+def as_caller_is(student, act: Callable[[Any], T]) -> T:
+    """`act(student)`; for a caller as last seen (deps.StudentAsLastSeen), once more with the
+    caller read now when those rows said no (PremiumRequired: a plan may have been granted
+    since) or a write found them changed (StaleCaller; nothing was written)."""
+    if student.as_last_seen:
+        try:
+            return act(student)
+        except (PremiumRequired, StaleCaller):
+            student = student.read_again()
+    return act(student)
 
 
 def request_fingerprint(quiz_id: str, answers_as_read: dict[str, Any]) -> str:
@@ -51,7 +63,8 @@ def record_activity(student, write: Callable[[Any], T | None]) -> T:
     """Run a progress write (which stamps last_active_at itself) as the student's activity:
     alone, one statement, when today already counts in the streak; else in one transaction
     with the streak's advance. The write returns None when the student was deleted
-    meanwhile (companion.repositories.progress): 401, as for any request of theirs now."""
+    meanwhile (companion.repositories.progress): 401, as for any request of theirs now; for
+    a caller as last seen, also when their rows changed: StaleCaller, nothing written."""
 
     # Decided once: asked twice across midnight, the answers could differ, and the streak
     # would then advance outside the transaction.
@@ -60,12 +73,13 @@ def record_activity(student, write: Callable[[Any], T | None]) -> T:
     def write_and_advance(conn):
         result = write(conn)
         if result is None:
-            raise AccountGone()
-        if not counted_already:
-            streaks.advance(conn, student.id)
-        return result
+            raise StaleCaller() if student.as_last_seen else AccountGone()
+        return result, None if counted_already else streaks.advance(conn, student.id)
 
-    return db.run(write_and_advance, transaction=not counted_already)
+    result, streak = db.run(write_and_advance, transaction=not counted_already)
+    if not counted_already:
+        student.streak_written(streak)
+    return result
 
 
 def record_visit(student, chapter_id: str, section_id: str | None = None) -> None:

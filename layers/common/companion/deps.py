@@ -133,8 +133,9 @@ async def current_student(request: Request) -> CurrentStudent:
 
 
 async def current_student_with_streak(request: Request) -> CurrentStudent:
-    """The caller as current_student, with their streak read in the same query: for the
-    routes that record activity or report the streak."""
+    """The caller as current_student, with their streak read in the same query: for
+    GET /v1/streak (and, when their instance has not read the caller yet, for the routes
+    that record activity: current_student_as_last_seen)."""
     return _caller(request, with_streak=True)
 
 
@@ -213,9 +214,9 @@ def _read_caller(
     )
 
 
-# What this Lambda instance's submissions last read of each caller, by student id (at most
-# LAST_SEEN_MOST of them, the least recently read dropped first): where a submission takes
-# its caller from (StudentAsLastSeen) rather than reading them first.
+# What this Lambda instance last read of each caller for a route that records activity, by
+# student id (at most LAST_SEEN_MOST of them, the least recently read dropped first): where
+# the next such request takes its caller from (StudentAsLastSeen) rather than reading them.
 LAST_SEEN_MOST = 1024
 _last_seen: dict[int, dict[str, CallerRows]] = {}
 
@@ -230,9 +231,9 @@ def _remember(student_id: str, rows: CallerRows) -> None:
 
 async def current_student_as_last_seen(request: Request) -> CurrentStudent:
     """The caller as current_student_with_streak, but when this Lambda instance has read them
-    before, as it last did, without a query (`as_last_seen`): for a submission, whose one
-    writing statement checks the rows it relied on are unchanged (activity), so it takes one
-    round trip instead of two."""
+    before, as it last did, without a query (`as_last_seen`): for a submission and reading
+    time, whose one writing statement checks that the rows they decided from are unchanged
+    (activity.as_caller_is), so they take one round trip instead of two."""
     student_id = _rest_caller_id(request)
     rows = _last_seen.get(db.lambda_instance.get(), {}).get(student_id)
     if rows is None or rows.streak is None:

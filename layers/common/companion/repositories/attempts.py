@@ -65,19 +65,10 @@ class Recorded:
 # What the database decides about a new attempt; the rest is what was sent (and JSONB is not
 # parsed back).
 _DECIDED_FIELDS = tuple(field.name for field in fields(AttemptSummary))
-# What a submission decides from its caller: the plan (the gate), the timezone and the streak
-# (whether today already counts, and the streak it answers with).
-_SEEN_STUDENT_FIELDS = ("timezone", "subscription_tier", "subscription_expires_at")
-_SEEN_COLUMNS = (
-    *(f"s.{name}" for name in _SEEN_STUDENT_FIELDS),
-    *streaks.columns_as_read("k"),
-)
-_SEEN_PARAMETERS = ", ".join(f"%(seen_{number})s" for number in range(len(_SEEN_COLUMNS)))
 # The students row is locked, and every write to the streak (and every timezone change)
 # takes that lock first: the streak compared is the one such a write left.
 _LOCK_IF_UNCHANGED = f"""
-        SELECT s.id, ({", ".join(_SEEN_COLUMNS)}) IS NOT DISTINCT FROM ({_SEEN_PARAMETERS})
-               AS unchanged
+        SELECT s.id, {streaks.AS_SEEN} AS unchanged
           FROM students s LEFT JOIN streaks k ON k.student_id = s.id
          WHERE s.id = %(student)s
            FOR NO KEY UPDATE OF s
@@ -121,14 +112,6 @@ _RECORD = _record_statement(_LOCK)
 _RECORD_IF_UNCHANGED = _record_statement(_LOCK_IF_UNCHANGED)
 
 
-def _seen_parameters(student: StudentProfile, streak: StoredStreak) -> dict[str, Any]:
-    values = (
-        *(getattr(student, name) for name in _SEEN_STUDENT_FIELDS),
-        *streaks.column_values(streak),
-    )
-    return {f"seen_{number}": value for number, value in enumerate(values)}
-
-
 def record(
     conn,
     *,
@@ -161,7 +144,7 @@ def record(
     row = conn.execute(
         _RECORD if as_seen is None else _RECORD_IF_UNCHANGED,
         {
-            **(_seen_parameters(*as_seen) if as_seen is not None else {}),
+            **(streaks.as_seen_parameters(*as_seen) if as_seen is not None else {}),
             "student": student_id,
             "quiz": quiz_id,
             "chapter": chapter_id,

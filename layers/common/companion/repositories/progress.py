@@ -15,6 +15,9 @@ from dataclasses import fields
 from typing import Any
 
 from companion.domain.chapter_progress import ChapterProgress
+from companion.domain.streaks import StoredStreak
+from companion.domain.student import StudentProfile
+from companion.repositories import streaks
 
 COLUMN_NAMES = tuple(field.name for field in fields(ChapterProgress))
 COLUMNS = ", ".join(COLUMN_NAMES)
@@ -22,6 +25,16 @@ COLUMNS = ", ".join(COLUMN_NAMES)
 _STAMP_ACTIVE = """
     WITH active AS (
         UPDATE students SET last_active_at = now() WHERE id = %(student)s RETURNING id
+    )
+"""
+# For a caller as last seen: stamped (and so written at all) only where the plan, timezone and
+# streak are still as seen (streaks.AS_SEEN).
+_STAMP_ACTIVE_IF_UNCHANGED = f"""
+    WITH active AS (
+        UPDATE students s SET last_active_at = now()
+          FROM streaks k
+         WHERE s.id = %(student)s AND k.student_id = s.id AND {streaks.AS_SEEN}
+        RETURNING s.id
     )
 """
 
@@ -68,12 +81,18 @@ def touch_chapter(
 
 
 def add_reading_time(
-    conn, student_id: str, chapter_id: str, minutes: int
+    conn,
+    student_id: str,
+    chapter_id: str,
+    minutes: int,
+    as_seen: tuple[StudentProfile, StoredStreak] | None = None,
 ) -> ChapterProgress | None:
+    """Minutes read in the chapter. With `as_seen` (the student and streak the caller's
+    decisions were taken from), nothing is written either when those changed."""
     return _written(
         conn,
         f"""
-        {_STAMP_ACTIVE}
+        {_STAMP_ACTIVE if as_seen is None else _STAMP_ACTIVE_IF_UNCHANGED}
         INSERT INTO chapter_progress
                (student_id, chapter_id, completion_status, time_spent_minutes, last_accessed_at)
         SELECT id, %(chapter)s, 'in_progress', %(minutes)s, now() FROM active
@@ -84,7 +103,12 @@ def add_reading_time(
                last_accessed_at = now()
         RETURNING {COLUMNS}
         """,
-        {"student": student_id, "chapter": chapter_id, "minutes": minutes},
+        {
+            **(streaks.as_seen_parameters(*as_seen) if as_seen is not None else {}),
+            "student": student_id,
+            "chapter": chapter_id,
+            "minutes": minutes,
+        },
     )
 
 

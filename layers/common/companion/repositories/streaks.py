@@ -14,6 +14,7 @@ from companion.domain.streaks import (
     streak_after_activity,
     streak_after_missed_days,
 )
+from companion.domain.student import StudentProfile
 
 COLUMN_NAMES = (
     "current_streak",
@@ -79,6 +80,23 @@ def column_values(streak: StoredStreak) -> tuple:
         list(state.freezes_used),
         state.active_run,
     )
+
+
+# What recording activity decides from its caller: the plan (the gate), the timezone and the
+# streak (whether today already counts, and the streak it answers with). A write for a caller
+# as last seen (deps.StudentAsLastSeen) is made only where AS_SEEN holds: `s` the students row
+# and `k` the streaks row, compared with as_seen_parameters.
+_SEEN_STUDENT_FIELDS = ("timezone", "subscription_tier", "subscription_expires_at")
+_SEEN_COLUMNS = (*(f"s.{name}" for name in _SEEN_STUDENT_FIELDS), *columns_as_read("k"))
+AS_SEEN = (
+    f"({', '.join(_SEEN_COLUMNS)}) IS NOT DISTINCT FROM "
+    f"({', '.join(f'%(seen_{number})s' for number in range(len(_SEEN_COLUMNS)))})"
+)
+
+
+def as_seen_parameters(student: StudentProfile, streak: StoredStreak) -> dict[str, Any]:
+    values = (*(getattr(student, name) for name in _SEEN_STUDENT_FIELDS), *column_values(streak))
+    return {f"seen_{number}": value for number, value in enumerate(values)}
 
 
 def _apply(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from companion import catalogue
-from companion.activity import record_activity
+from companion.activity import as_caller_is, record_activity
 from companion.progress_report import chapter_entry, progress_report, streak_report
 from companion.repositories import progress
 
@@ -20,11 +20,17 @@ def progress_overview(student: CurrentStudent) -> dict[str, Any]:
 
 def log_reading_time(student: CurrentStudent, chapter_id: str, minutes: int) -> dict[str, Any]:
     """Add reading time to a chapter (starting it if needed); counts as activity."""
-    chapter = catalogue.course().openable_chapter(chapter_id, student.may_open)
-    row = record_activity(
-        student, lambda conn: progress.add_reading_time(conn, student.id, chapter_id, minutes)
-    )
-    return chapter_entry(chapter, row)
+
+    def log(caller):
+        chapter = catalogue.course().openable_chapter(chapter_id, caller.may_open)
+        as_seen = (caller.profile, caller.streak) if caller.as_last_seen else None
+        row = record_activity(
+            caller,
+            lambda conn: progress.add_reading_time(conn, caller.id, chapter_id, minutes, as_seen),
+        )
+        return chapter_entry(chapter, row)
+
+    return as_caller_is(student, log)
 
 
 def current_streak(student: CurrentStudent) -> dict[str, Any]:

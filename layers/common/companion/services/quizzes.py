@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from companion import catalogue, db
-from companion.activity import StaleCaller, submit_quiz_attempt
+from companion.activity import as_caller_is, submit_quiz_attempt
 from companion.domain.review import review_sections_of
-from companion.errors import InvalidInput, NotFound, PremiumRequired
+from companion.errors import InvalidInput, NotFound
 from companion.formats import iso, number
 from companion.repositories import attempts, progress
 
@@ -54,17 +54,12 @@ def submit_quiz(
             "The Idempotency-Key header and the body's idempotency_key differ; send one value."
         )
     key = header_idempotency_key or idempotency_key
-    if student.as_last_seen:
-        try:
-            return _submit(student, quiz_id, answers, key)
-        except (PremiumRequired, StaleCaller):  # a "no" taken from old rows is not final
-            student = student.read_again()
-    return _submit(student, quiz_id, answers, key)
 
+    def submit(caller):
+        quiz, chapter = catalogue.course().openable_quiz(quiz_id, caller.may_open)
+        return submit_quiz_attempt(caller, quiz, chapter, answers, key)
 
-def _submit(student, quiz_id, answers, key) -> tuple[dict[str, Any], bool]:
-    quiz, chapter = catalogue.course().openable_quiz(quiz_id, student.may_open)
-    return submit_quiz_attempt(student, quiz, chapter, answers, key)
+    return as_caller_is(student, submit)
 
 
 def list_attempts(student: CurrentStudent, quiz_id: str) -> dict[str, Any]:
