@@ -150,7 +150,7 @@ def submit_quiz_attempt(
             idempotency_key=idempotency_key,
             fingerprint=fingerprint,
             passing_score=quiz.passing_score,
-            as_seen=(student.profile, student.streak) if student.as_last_seen else None,
+            as_seen=student.as_seen,
         )
         if not recorded.student_found:  # deleted meanwhile: a 401, not a foreign-key error
             raise AccountGone()

@@ -81,6 +81,12 @@ class CurrentStudent:
             )
         return self.latest_attempts_read
 
+    @property
+    def as_seen(self) -> tuple[StudentProfile, StoredStreak] | None:
+        """For a caller as last seen, the rows their decisions are taken from, which the write
+        acting on them checks unchanged; None for a caller read for this request."""
+        return (self.profile, self.streak) if self.as_last_seen else None
+
     def streak_written(self, streak: StoredStreak | None) -> None:
         """After a write: the caller's streak is now `streak`, here and as last seen."""
         self.streak_as_read, self.streak_read = streak, True

@@ -23,10 +23,11 @@ def log_reading_time(student: CurrentStudent, chapter_id: str, minutes: int) -> 
 
     def log(caller):
         chapter = catalogue.course().openable_chapter(chapter_id, caller.may_open)
-        as_seen = (caller.profile, caller.streak) if caller.as_last_seen else None
         row = record_activity(
             caller,
-            lambda conn: progress.add_reading_time(conn, caller.id, chapter_id, minutes, as_seen),
+            lambda conn: progress.add_reading_time(
+                conn, caller.id, chapter_id, minutes, caller.as_seen
+            ),
         )
         return chapter_entry(chapter, row)
 
