@@ -90,9 +90,9 @@ class CurrentStudent:
     def streak_written(self, streak: StoredStreak | None) -> None:
         """After a write: the caller's streak is now `streak`, here and as last seen."""
         self.streak_as_read, self.streak_read = streak, True
-        seen = _last_seen.get(db.lambda_instance.get(), {})
-        if self.id in seen:
-            seen[self.id] = replace(seen[self.id], streak=streak)
+        rows = _last_seen.get(db.lambda_instance.get(), {}).get(self.id)
+        if rows is not None:
+            _remember(self.id, replace(rows, streak=streak))
 
     def read_again(self) -> CurrentStudent:
         """The caller read now, with their streak, and remembered so (401 if their account
@@ -223,6 +223,7 @@ def _read_caller(
 # What this Lambda instance last read of each caller for a route that records activity, by
 # student id (at most LAST_SEEN_MOST of them, the least recently read dropped first): where
 # the next such request takes its caller from (StudentAsLastSeen) rather than reading them.
+# Their e-mail and name are not kept: no such route uses them.
 LAST_SEEN_MOST = 1024
 _last_seen: dict[int, dict[str, CallerRows]] = {}
 
@@ -230,7 +231,7 @@ _last_seen: dict[int, dict[str, CallerRows]] = {}
 def _remember(student_id: str, rows: CallerRows) -> None:
     seen = _last_seen.setdefault(db.lambda_instance.get(), {})
     seen.pop(student_id, None)
-    seen[student_id] = rows
+    seen[student_id] = replace(rows, student=replace(rows.student, email="", full_name=None))
     if len(seen) > LAST_SEEN_MOST:
         del seen[next(iter(seen))]
 
