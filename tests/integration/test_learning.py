@@ -353,6 +353,32 @@ def test_concurrent_submissions_lose_nothing(new_student, sql):
     assert streak["current_streak"] == 1 and streak["longest_streak"] == 1
 
 
+def test_concurrent_activity_of_a_caller_every_instance_remembers_counts_a_new_day_once(
+    new_student, sql
+):
+    student = new_student()
+    reading = (student, "/v1/progress/01-intro-genai/time", {"minutes": 5}, None)
+    assert [r.status for r in _parallel([reading] * 8)] == [200] * 8  # each instance reads them
+    # Yesterday's activity, as far as the database knows: today is new to this streak, while
+    # every instance remembers a streak that counted today already.
+    sql(
+        "UPDATE streaks SET current_streak = 2, longest_streak = 2, active_run = 2,"
+        " last_activity_date = (now() AT TIME ZONE 'UTC')::date - 1 WHERE student_id = %s",
+        (student.user_id,),
+    )
+    submission = (student, "/v1/quizzes/01-quiz/submit", {"answers": perfect_answers("01-quiz")})
+
+    results = _parallel([(*submission, None), reading] * 4)
+
+    assert [r.status for r in results] == [200] * 8
+    assert sql(
+        "SELECT count(*) AS n FROM quiz_attempts WHERE student_id = %s", (student.user_id,)
+    ) == [{"n": 4}]
+    assert student.get("/v1/progress")["chapters"][0]["time_spent_minutes"] == 12 * 5
+    streak = student.get("/v1/streak")
+    assert streak["current_streak"] == 3 and streak["longest_streak"] == 3
+
+
 # --- idempotent submission (API.md "Study guidance") ------------------------------------
 
 
