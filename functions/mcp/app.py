@@ -198,7 +198,7 @@ TOOLS = [
         SubmitArguments,
         "study.SubmissionResult",
         lambda student, args: quizzes.submit_quiz(
-            student, args.quiz_id, args.answers, args.idempotency_key
+            student.with_streak_as_last_seen(), args.quiz_id, args.answers, args.idempotency_key
         )[0],
         read_only=False,
     ),

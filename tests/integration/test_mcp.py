@@ -203,6 +203,33 @@ def test_reading_through_a_tool_records_the_visit_as_the_rest_route_does(gateway
     assert student.get("/v1/streak").body["active_today"] is True
 
 
+def test_a_submission_through_a_tool_counts_a_new_day_the_instances_did_not_see(
+    gateway_url, new_student, sql
+):
+    student = new_student()
+
+    def submission():
+        key = str(uuid.uuid4())
+        return (
+            "submit_quiz",
+            {"quiz_id": "01-quiz", "answers": QUIZ_01_ANSWERS, "idempotency_key": key},
+        )
+
+    # Every emulated instance serves some of these requests and remembers the streak.
+    for result in call_all(gateway_url, student, [submission() for _ in range(6)]):
+        assert structured(result)["streak"]["current_streak"] == 1
+    sql(
+        "UPDATE streaks SET current_streak = 2, longest_streak = 2, active_run = 2,"
+        " last_activity_date = (now() AT TIME ZONE 'UTC')::date - 1 WHERE student_id = %s",
+        (student.user_id,),
+    )
+
+    results = call_all(gateway_url, student, [submission() for _ in range(3)])
+
+    assert [structured(result)["streak"]["current_streak"] for result in results] == [3, 3, 3]
+    assert student.get("/v1/streak").body["current_streak"] == 3
+
+
 def test_two_students_never_see_each_others_data(gateway_url, new_student):
     alice, bob = new_student(), new_student()
     key = str(uuid.uuid4())

@@ -90,9 +90,20 @@ class CurrentStudent:
     def streak_written(self, streak: StoredStreak | None) -> None:
         """After a write: the caller's streak is now `streak`, here and as last seen."""
         self.streak_as_read, self.streak_read = streak, True
-        rows = _last_seen.get(db.lambda_instance.get(), {}).get(self.id)
+        rows = _recalled(self.id)
         if rows is not None:
             _remember(self.id, replace(rows, streak=streak))
+
+    def with_streak_as_last_seen(self) -> CurrentStudent:
+        """For a caller read without their streak (MCP reads the student alone), before a
+        write of activity: the caller with the streak this instance last saw, as last seen
+        (the write checks it); read again with their streak when it saw none."""
+        if self.streak_read:
+            return self
+        rows = _recalled(self.id)
+        if rows is None or rows.streak is None:
+            return self.read_again()
+        return replace(self, streak_read=True, streak_as_read=rows.streak, as_last_seen=True)
 
     def read_again(self) -> CurrentStudent:
         """The caller read now, with their streak, and remembered so (401 if their account
@@ -236,13 +247,17 @@ def _remember(student_id: str, rows: CallerRows) -> None:
         del seen[next(iter(seen))]
 
 
+def _recalled(student_id: str) -> CallerRows | None:
+    return _last_seen.get(db.lambda_instance.get(), {}).get(student_id)
+
+
 async def current_student_as_last_seen(request: Request) -> CurrentStudent:
     """The caller as current_student_with_streak, but when this Lambda instance has read them
     before, as it last did, without a query (`as_last_seen`): for a submission and reading
     time, whose one writing statement checks that the rows they decided from are unchanged
     (activity.as_caller_is), so they take one round trip instead of two."""
     student_id = _rest_caller_id(request)
-    rows = _last_seen.get(db.lambda_instance.get(), {}).get(student_id)
+    rows = _recalled(student_id)
     if rows is None or rows.streak is None:
         return _read_caller(student_id, with_streak=True, remember=True)
     return CurrentStudent(
