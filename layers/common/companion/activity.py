@@ -158,6 +158,8 @@ def submit_quiz_attempt(
             raise StaleCaller()
         if recorded.attempt is None:
             original = attempts.by_idempotency_key(conn, student_id, idempotency_key)
+            if original is None:  # deleted with the account since the statement ended
+                raise AccountGone()
             if original.request_fingerprint != fingerprint:
                 raise IdempotencyKeyReused(
                     "This idempotency_key was already used for a different submission. "
